@@ -1,0 +1,113 @@
+/*
+ * cmd.h - what the command files share: the context, option tables, output.
+ *
+ * cmd/ talks to people: it parses argv, calls lib/, prints.  Every command is
+ * `int cmd_<noun>(struct ctx *, int argc, char **argv)` and returns its exit
+ * status (0 ok, 1 a check said no, 2 usage, 128 operational failure).
+ */
+#ifndef DML_CMD_H
+#define DML_CMD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "dml/error.h"
+#include "dml/key.h"
+#include "dml/ledger.h"
+#include "dml/repo.h"
+
+#define EXIT_NO 1
+#define EXIT_USAGE 2
+#define EXIT_FAIL 128
+
+struct ctx {
+	int json;		/* --json: machine-readable output */
+	int quiet;		/* -q: no progress, no chatter */
+	const char *keyspec;	/* -k, when a command takes it */
+	struct dml_repo *repo;	/* opened on demand by ctx_repo() */
+	struct dml_ledger *ledger;
+};
+
+/* Options are data: one table drives parsing, -h and shell completion. */
+enum opt_type { OPT_END = 0, OPT_FLAG, OPT_STRING, OPT_UINT, OPT_LIST };
+
+struct strlist {
+	const char **v;
+	size_t n;
+};
+
+struct opt {
+	enum opt_type type;
+	char short_name;
+	const char *long_name;
+	const char *argh;	/* placeholder for the value, e.g. "<key>" */
+	const char *help;
+	void *value;		/* int *, const char **, uint64_t *, struct strlist * */
+};
+
+#define OPT_KEY(v) { OPT_STRING, 'k', "key", "<key>", "sign with this key (a name or a path)", v }
+#define OPT_JSON(v) { OPT_FLAG, 0, "json", NULL, "print JSON", v }
+
+#define PARSE_HELP (-1)
+#define PARSE_ERROR (-2)
+
+/*
+ * Parse argv[1..] against opts.  Positional arguments are moved to the front
+ * of argv and their count returned.  -h prints the usage (to stdout) and
+ * returns PARSE_HELP; a bad option prints an error and the usage (to stderr)
+ * and returns PARSE_ERROR.  "--dmlctl-completion-helper" prints the long
+ * options for the completion script and returns PARSE_HELP.
+ */
+int parse_options(int argc, char **argv, const struct opt *opts, const char *const *usage);
+void usage_with_options(FILE *f, const struct opt *opts, const char *const *usage);
+/* The return value of a command for a parse_options result < 0. */
+#define PARSE_EXIT(n) ((n) == PARSE_HELP ? 0 : EXIT_USAGE)
+
+/* A two-level command's verbs. */
+struct verb {
+	const char *name;
+	int (*fn)(struct ctx *ctx, int argc, char **argv);
+	const char *summary;
+};
+int run_verb(struct ctx *ctx, const char *noun, const struct verb *verbs, int argc, char **argv);
+
+/* Print "error: <msg>" and return the exit status the error stands for. */
+int report(const struct dml_error *err);
+/* Print "error: <fmt>" and return EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Progress on stderr, only when it is a terminal and -q is not given. */
+void progress(struct ctx *ctx, const char *what, uint64_t done, uint64_t total);
+
+/* Open the repository and ledger on first use. */
+const struct dml_error *ctx_repo(struct ctx *ctx, struct dml_repo **out);
+const struct dml_error *ctx_ledger(struct ctx *ctx, struct dml_ledger **out);
+void ctx_release(struct ctx *ctx);
+
+/* The signing key: -k, DMLCTL_KEY, git config dml.signingKey, or the only key. */
+const struct dml_error *ctx_signing_key(struct ctx *ctx, struct dml_key **out);
+/* The passphrase callback: DMLCTL_PASSPHRASE_FILE, else the terminal. */
+const struct dml_error *ask_passphrase(void *arg, const char *what, char **pass, size_t *len);
+/* A new passphrase (asked twice on a terminal). */
+const struct dml_error *ask_new_passphrase(const char *what, char **pass, size_t *len);
+/* Seconds since the epoch: DMLCTL_TIME when set (for reproducible runs), else now. */
+const struct dml_error *now_seconds(uint64_t *out);
+
+/* Sign and append an entry with the signing key; print it (or its JSON). */
+int append_entry(struct ctx *ctx, struct dml_stmt_builder *b, struct dml_attachment *att,
+    size_t natt);
+
+/* JSON output: print and free v, with a final newline. */
+int json_print(json_t *v);
+json_t *json_stmt(const struct dml_stmt *s);
+
+/* Commands. */
+int cmd_init(struct ctx *ctx, int argc, char **argv);
+int cmd_key(struct ctx *ctx, int argc, char **argv);
+int cmd_ledger(struct ctx *ctx, int argc, char **argv);
+int cmd_help(struct ctx *ctx, int argc, char **argv);
+int cmd_version(struct ctx *ctx, int argc, char **argv);
+
+#endif

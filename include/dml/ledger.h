@@ -1,0 +1,194 @@
+/*
+ * dml/ledger.h - the signed, hash-linked ledger on refs/dml/ledger.
+ *
+ * Each entry is one commit whose tree holds
+ *	statement		the canonical statement (dml/entry.h)
+ *	statement.sig		SSHSIG by the author, namespace DML_NS_STATEMENT
+ *	objects/<hex>		each object the statement names by a DML_F_OBJECT
+ *				field, stored under its SHA-256 (optional)
+ * and whose gpgsig header is an SSHSIG by the author in namespace "git", so
+ * stock `git verify-commit` accepts it.  The commit's single parent is the
+ * previous entry's commit; the genesis commit has none.
+ *
+ * The state (struct dml_state) is what replaying the entries in order gives:
+ * the members with their roles, the policy (which roles may write which entry
+ * types), revocations.  Authority is decided against the state just before an
+ * entry, so a key's entries before its revocation stay valid.
+ */
+#ifndef DML_LEDGER_H
+#define DML_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dml/entry.h"
+#include "dml/error.h"
+#include "dml/key.h"
+#include "dml/repo.h"
+
+#define DML_MAX_ROLES 64
+
+struct dml_member {
+	struct dml_pubkey key;
+	uint64_t roles;		/* bit i: state->roles[i] */
+	char *name;		/* label given when added, or NULL */
+	uint64_t added_seq, added_time;
+	int revoked;
+	uint64_t revoked_seq, revoked_time;
+};
+
+struct dml_rule {
+	char type[DML_TOKEN_MAX + 1];
+	uint64_t roles;		/* any of these roles may write the type */
+};
+
+struct dml_state {
+	int have_genesis;
+	char *name;			/* the ledger's name */
+	uint64_t seq;			/* last applied entry */
+	unsigned char head[32];		/* its statement ID */
+	uint64_t time;
+	char *roles[DML_MAX_ROLES];
+	size_t nroles;
+	struct dml_member *members;	/* sorted by key */
+	size_t nmembers;
+	struct dml_rule *rules;		/* sorted by type */
+	size_t nrules;
+};
+
+void dml_state_init(struct dml_state *st);
+void dml_state_release(struct dml_state *st);
+const struct dml_member *dml_state_member(const struct dml_state *st, const struct dml_pubkey *k);
+/* Does the member hold the role? */
+int dml_state_has_role(const struct dml_state *st, const struct dml_member *m, const char *role);
+/* Comma-separated role names of a bit set into out. */
+void dml_state_roles_format(const struct dml_state *st, uint64_t roles, char *out, size_t n);
+/*
+ * May `author` write an entry of `type` now?  NULL if yes; otherwise a
+ * DML_ERR_DENIED error saying why (not a member, revoked, lacks a role).
+ */
+const struct dml_error *dml_state_authorize(const struct dml_state *st,
+    const struct dml_pubkey *author, const char *type);
+/* Check without applying: the first half of dml_state_step. */
+const struct dml_error *dml_state_check(const struct dml_state *st, const struct dml_stmt *s);
+/*
+ * Check that s may follow the state (sequence, previous ID, authority, the
+ * type's own rules) and apply it.  Errors are DML_ERR_VERIFY or DML_ERR_DENIED.
+ */
+const struct dml_error *dml_state_step(struct dml_state *st, const struct dml_stmt *s);
+
+/* An object to store with an entry under its SHA-256. */
+struct dml_attachment {
+	const void *data;
+	size_t len;
+	unsigned char id[32];	/* SHA-256 of data: see dml_attachment_hash() */
+};
+
+/* Fill in a->id, so the caller can name it in an OBJECT field. */
+void dml_attachment_hash(struct dml_attachment *a);
+
+struct dml_ledger;
+
+/*
+ * Open the ledger of a repository and replay its statements (without
+ * re-verifying signatures: that is dml_ledger_verify's job).
+ * DML_ERR_NOTFOUND when the repository has no ledger.
+ */
+#define DML_LEDGER_NOREPLAY 0x1	/* list entries only: for reading a damaged ledger */
+const struct dml_error *dml_ledger_open(struct dml_ledger **out, struct dml_repo *repo,
+    unsigned flags);
+void dml_ledger_free(struct dml_ledger *l);
+const struct dml_state *dml_ledger_state(const struct dml_ledger *l);
+/* Number of entries (head seq + 1). */
+uint64_t dml_ledger_count(const struct dml_ledger *l);
+
+struct dml_genesis {
+	const char *name;		/* the ledger's name */
+	const char *const *members;	/* "ed25519:<hex> role,role" lines */
+	size_t nmembers;
+	const char *const *rules;	/* "type role" lines */
+	size_t nrules;
+};
+
+/* The default policy: the founder's roles and the rules it implies. */
+extern const char *const dml_default_founder_roles;
+extern const char *const dml_default_rules[];
+extern const size_t dml_default_nrules;
+
+/*
+ * Write the genesis entry; DML_ERR_EXISTS if the repository has a ledger.
+ * time is seconds since the epoch.
+ */
+const struct dml_error *dml_ledger_create(struct dml_repo *repo, const struct dml_key *founder,
+    const struct dml_genesis *g, uint64_t time, struct dml_stmt **out);
+
+/*
+ * Append one entry of `b->type` with body fields from b, signed by k.  The
+ * header (seq, prev, author, time) is filled in here.  Objects in att are
+ * stored with the entry; each must be named by an OBJECT field.  Appending
+ * is compare-and-swap on the ref: when another writer wins, the entry is
+ * rebuilt on the new head and tried again.  The entry is checked against the
+ * state first, so nothing the policy forbids is ever written.
+ */
+const struct dml_error *dml_ledger_append(struct dml_ledger *l, const struct dml_key *k,
+    struct dml_stmt_builder *b, uint64_t time, struct dml_attachment *att, size_t natt,
+    struct dml_stmt **out);
+
+/* Read entry `seq` (statement and its commit ID). */
+const struct dml_error *dml_ledger_read(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s,
+    struct dml_oid *commit);
+/* Find the entry whose ID starts with a hex prefix ("sha256:" optional); -1 if none. */
+const struct dml_error *dml_ledger_find(struct dml_ledger *l, const char *prefix, uint64_t *seq);
+
+/* Verification. */
+enum dml_check {
+	DML_CHECK_CHAIN,	/* commit parent links and tree layout */
+	DML_CHECK_STATEMENT,	/* canonical, parseable statement */
+	DML_CHECK_LINK,		/* seq and prev follow the previous entry */
+	DML_CHECK_SIGNATURE,	/* statement signature by the author */
+	DML_CHECK_COMMIT_SIGNATURE,	/* gpgsig by the author over the commit */
+	DML_CHECK_OBJECTS,	/* every named object present with its digest */
+	DML_CHECK_AUTHORITY,	/* the author was allowed to write it */
+	DML_CHECK_COUNT
+};
+const char *dml_check_name(enum dml_check c);
+
+struct dml_verify_entry {
+	uint64_t seq;
+	struct dml_oid commit;
+	char id[DML_ID_LEN + 1];	/* statement ID, or "" when unreadable */
+	char type[DML_TOKEN_MAX + 1];
+	char author[DML_KEY_ID_LEN + 1];
+	int ok[DML_CHECK_COUNT];	/* 1 passed, 0 failed, -1 not run */
+	char *why;			/* first failure, or NULL */
+};
+
+struct dml_verify_report {
+	struct dml_verify_entry *entries;	/* in seq order */
+	size_t nentries;
+	int failed;		/* 1 when any check failed */
+	size_t first_bad;	/* index of the first failing entry */
+};
+
+struct dml_verify_opts {
+	uint64_t from;		/* report entries from this seq on */
+	unsigned threads;	/* 0: one per core */
+	/* Called now and then with entries done so far; may be NULL. */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *arg;
+};
+
+/*
+ * Recompute every check of every entry: commit chain, canonical statements,
+ * links, signatures (in parallel), objects, authority.  A failed check is not
+ * an error: it is in the report (rep->failed).  The return value is an error
+ * only when verification could not run (no ledger, out of memory).
+ */
+const struct dml_error *dml_ledger_verify(struct dml_repo *repo,
+    const struct dml_verify_opts *o, struct dml_verify_report *rep);
+void dml_verify_report_release(struct dml_verify_report *rep);
+
+/* Write the allowed-signers text for git (one line per key ever a member). */
+const struct dml_error *dml_ledger_allowed_signers(struct dml_ledger *l, struct dml_buf *out);
+
+#endif

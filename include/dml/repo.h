@@ -1,0 +1,113 @@
+/*
+ * dml/repo.h - the store: a git repository, reached only through lib/git.c.
+ *
+ * lib/git.c is the one file that includes <git2.h>.  Object IDs here are
+ * git's own (SHA-1) names, an implementation detail: every link security
+ * rests on is a SHA-256 digest inside signed bytes (see dml/entry.h).
+ *
+ * A struct dml_repo must be used by one thread at a time; threads that read
+ * in parallel each open their own with dml_repo_open_path().
+ */
+#ifndef DML_REPO_H
+#define DML_REPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dml/buf.h"
+#include "dml/error.h"
+
+#define DML_LEDGER_REF "refs/dml/ledger"
+#define DML_OID_RAWLEN 20
+#define DML_OID_HEXLEN 40
+
+struct dml_repo;
+
+struct dml_oid {
+	unsigned char id[DML_OID_RAWLEN];
+};
+
+const char *dml_git_version(void);
+
+/*
+ * Find the repository as git does: from `start` (or the working directory
+ * when NULL) upwards.  DML_ERR_NOTFOUND when there is none.
+ */
+const struct dml_error *dml_repo_discover(struct dml_repo **out, const char *start);
+/* Open exactly this repository (a .git directory, a bare one, or a work tree). */
+const struct dml_error *dml_repo_open_path(struct dml_repo **out, const char *path);
+/*
+ * Open the repository at `path`, creating it (non-bare unless `bare`) when
+ * there is none; *created says which.  An existing repository's branches,
+ * index and work tree are never touched.
+ */
+const struct dml_error *dml_repo_init(struct dml_repo **out, const char *path, int bare,
+    int *created);
+void dml_repo_free(struct dml_repo *r);
+/* The git directory (with a trailing slash). */
+const char *dml_repo_gitdir(const struct dml_repo *r);
+
+void dml_oid_hex(char out[DML_OID_HEXLEN + 1], const struct dml_oid *o);
+int dml_oid_equal(const struct dml_oid *a, const struct dml_oid *b);
+
+const struct dml_error *dml_repo_blob_write(struct dml_repo *r, struct dml_oid *out,
+    const void *p, size_t n);
+/* Read a blob; DML_ERR_NOTFOUND if missing, DML_ERR_VERIFY if not a blob. */
+const struct dml_error *dml_repo_blob_read(struct dml_repo *r, const struct dml_oid *id,
+    struct dml_buf *out);
+
+struct dml_tree_item {
+	char *name;
+	struct dml_oid oid;
+	int is_tree;	/* 0: regular file blob (100644) */
+};
+
+/* Write a tree; items need not be sorted. */
+const struct dml_error *dml_repo_tree_write(struct dml_repo *r, struct dml_oid *out,
+    const struct dml_tree_item *items, size_t n);
+/* Read a tree's items (names malloc'd); free with dml_tree_items_free(). */
+const struct dml_error *dml_repo_tree_read(struct dml_repo *r, const struct dml_oid *id,
+    struct dml_tree_item **items, size_t *n);
+void dml_tree_items_free(struct dml_tree_item *items, size_t n);
+
+/* The raw content of a commit object (for signing) from its parts. */
+const struct dml_error *dml_repo_commit_buffer(struct dml_repo *r, struct dml_buf *out,
+    const struct dml_oid *tree, const struct dml_oid *parent, const char *name,
+    const char *email, int64_t time, const char *message);
+/* Write a commit from raw content plus a gpgsig header value. */
+const struct dml_error *dml_repo_commit_write_signed(struct dml_repo *r, struct dml_oid *out,
+    const char *content, const char *signature);
+
+struct dml_commit_info {
+	struct dml_oid tree;
+	struct dml_oid parents[2];
+	unsigned nparents;	/* the real count, even when above 2 */
+	struct dml_buf signed_data;	/* the commit without its gpgsig header */
+	struct dml_buf signature;	/* gpgsig value with a final newline; empty if none */
+	char *message;
+};
+
+const struct dml_error *dml_repo_commit_read(struct dml_repo *r, const struct dml_oid *id,
+    struct dml_commit_info *ci);
+/* Only the tree and parent links: cheaper, for walking a chain. */
+const struct dml_error *dml_repo_commit_links(struct dml_repo *r, const struct dml_oid *id,
+    struct dml_oid *tree, struct dml_oid parents[2], unsigned *nparents);
+void dml_commit_info_release(struct dml_commit_info *ci);
+
+/* Read a ref: *exists = 0 when it does not exist. */
+const struct dml_error *dml_repo_ref_read(struct dml_repo *r, const char *name,
+    struct dml_oid *out, int *exists);
+/*
+ * Compare-and-swap a ref: set `name` to `new` only if it is now `old` (or
+ * absent when old is NULL).  DML_ERR_LOCKED when another writer holds the lock
+ * or moved the ref first: the caller re-reads and retries.
+ */
+const struct dml_error *dml_repo_ref_cas(struct dml_repo *r, const char *name,
+    const struct dml_oid *new, const struct dml_oid *old, const char *logmsg);
+
+/* A git config value (repository, then global), malloc'd, or NULL if unset. */
+const struct dml_error *dml_repo_config_get(struct dml_repo *r, const char *key, char **value);
+/* The same without a repository (global/system config only). */
+const struct dml_error *dml_config_get_default(const char *key, char **value);
+
+#endif

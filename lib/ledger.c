@@ -1,0 +1,504 @@
+/*
+ * ledger.c - reading and appending ledger entries (see dml/ledger.h).
+ *
+ * An append writes every object first (blobs, tree, signed commit) and then
+ * moves refs/dml/ledger with a compare-and-swap.  Objects alone change
+ * nothing, and the ref update is one atomic rename, so a crash at any point
+ * leaves the ledger at the old head or the new one.  A writer that loses the
+ * race catches up with the entries that won, rebuilds its statement on the
+ * new head and tries again.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "dml/ledger.h"
+#include "dml/sshsig.h"
+
+#define STATEMENT_FILE "statement"
+#define SIGNATURE_FILE "statement.sig"
+#define OBJECTS_DIR "objects"
+#define APPEND_TRIES 100000
+
+struct dml_ledger {
+	struct dml_repo *repo;
+	unsigned flags;
+	struct dml_state st;
+	int has_head;
+	struct dml_oid head;
+	struct dml_oid *commits;	/* by seq */
+	size_t ncommits, cap;
+};
+
+const char *const dml_default_founder_roles = "admin,coordinator,member,treasurer";
+const char *const dml_default_rules[] = {
+	"key.add admin",
+	"key.revoke admin",
+	"reward.pay treasurer",
+	"round.aggregate coordinator",
+	"round.open coordinator",
+};
+const size_t dml_default_nrules = sizeof(dml_default_rules) / sizeof(dml_default_rules[0]);
+
+void
+dml_attachment_hash(struct dml_attachment *a)
+{
+	dml_sha256(a->id, a->data, a->len);
+}
+
+const struct dml_state *
+dml_ledger_state(const struct dml_ledger *l)
+{
+	return &l->st;
+}
+
+uint64_t
+dml_ledger_count(const struct dml_ledger *l)
+{
+	return l->ncommits;
+}
+
+void
+dml_ledger_free(struct dml_ledger *l)
+{
+	if (l == NULL)
+		return;
+	dml_state_release(&l->st);
+	free(l->commits);
+	free(l);
+}
+
+/* Read the statement of one entry commit. */
+static const struct dml_error *
+load_statement(struct dml_repo *repo, const struct dml_oid *commit, struct dml_stmt **out,
+    struct dml_oid parents[2], unsigned *nparents)
+{
+	struct dml_oid tree;
+	struct dml_tree_item *items = NULL;
+	size_t n, i;
+	struct dml_buf text = DML_BUF_INIT;
+	const struct dml_error *err;
+	char hex[DML_OID_HEXLEN + 1];
+
+	*out = NULL;
+	if ((err = dml_repo_commit_links(repo, commit, &tree, parents, nparents)) ||
+	    (err = dml_repo_tree_read(repo, &tree, &items, &n)))
+		return err;
+	for (i = 0; i < n; i++)
+		if (!items[i].is_tree && strcmp(items[i].name, STATEMENT_FILE) == 0)
+			break;
+	if (i == n) {
+		dml_oid_hex(hex, commit);
+		err = dml_error_fmt(DML_ERR_VERIFY, "ledger commit %s has no statement", hex);
+	} else if ((err = dml_repo_blob_read(repo, &items[i].oid, &text)) == NULL)
+		err = dml_stmt_parse(out, (const char *)text.data, text.len);
+	dml_tree_items_free(items, n);
+	dml_buf_release(&text);
+	return err;
+}
+
+static const struct dml_error *
+push_commit(struct dml_ledger *l, const struct dml_oid *c)
+{
+	if (l->ncommits == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct dml_oid *nc = realloc(l->commits, cap * sizeof(*nc));
+		if (nc == NULL)
+			return dml_error_nomem();
+		l->commits = nc;
+		l->cap = cap;
+	}
+	l->commits[l->ncommits++] = *c;
+	return NULL;
+}
+
+/*
+ * Bring the ledger from its known head to `target`: walk back from target to
+ * the known head (or to the root when we know nothing), then replay forward.
+ */
+static const struct dml_error *
+catch_up(struct dml_ledger *l, const struct dml_oid *target)
+{
+	struct dml_oid *chain = NULL, cur = *target, parents[2], tree;
+	size_t n = 0, cap = 0, i;
+	unsigned np;
+	const struct dml_error *err = NULL;
+	char hex[DML_OID_HEXLEN + 1];
+
+	for (;;) {
+		if (l->has_head && dml_oid_equal(&cur, &l->head))
+			break;
+		if (n == cap) {
+			struct dml_oid *nc;
+			cap = cap ? cap * 2 : 64;
+			if ((nc = realloc(chain, cap * sizeof(*nc))) == NULL) {
+				err = dml_error_nomem();
+				goto done;
+			}
+			chain = nc;
+		}
+		chain[n++] = cur;
+		if ((err = dml_repo_commit_links(l->repo, &cur, &tree, parents, &np)))
+			goto done;
+		if (np > 1) {
+			dml_oid_hex(hex, &cur);
+			err = dml_error_fmt(DML_ERR_VERIFY, "ledger commit %s has %u parents", hex, np);
+			goto done;
+		}
+		if (np == 0) {
+			if (l->has_head) {
+				err = dml_error_fmt(DML_ERR_VERIFY,
+				    "the ledger was rewritten: its new head does not descend from the old one");
+				goto done;
+			}
+			break;
+		}
+		cur = parents[0];
+	}
+	for (i = n; i-- > 0;) {
+		struct dml_stmt *s = NULL;
+		if ((err = load_statement(l->repo, &chain[i], &s, parents, &np)))
+			goto done;
+		if (!(l->flags & DML_LEDGER_NOREPLAY) && (err = dml_state_step(&l->st, s))) {
+			err = dml_error_wrap(err, "ledger entry %llu is invalid (run 'dmlctl ledger verify')",
+			    (unsigned long long)s->seq);
+			dml_stmt_free(s);
+			goto done;
+		}
+		if (s->seq != l->ncommits && !(l->flags & DML_LEDGER_NOREPLAY)) {
+			dml_stmt_free(s);
+			err = dml_error_fmt(DML_ERR_VERIFY, "ledger entry numbering is broken");
+			goto done;
+		}
+		dml_stmt_free(s);
+		if ((err = push_commit(l, &chain[i])))
+			goto done;
+		l->head = chain[i];
+		l->has_head = 1;
+	}
+done:
+	free(chain);
+	return err;
+}
+
+const struct dml_error *
+dml_ledger_open(struct dml_ledger **out, struct dml_repo *repo, unsigned flags)
+{
+	struct dml_ledger *l;
+	struct dml_oid head;
+	int exists;
+	const struct dml_error *err;
+
+	*out = NULL;
+	if ((err = dml_repo_ref_read(repo, DML_LEDGER_REF, &head, &exists)))
+		return err;
+	if (!exists)
+		return dml_error_fmt(DML_ERR_NOTFOUND,
+		    "no ledger in this repository (run 'dmlctl init' first)");
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return dml_error_nomem();
+	l->repo = repo;
+	l->flags = flags;
+	dml_state_init(&l->st);
+	if ((err = catch_up(l, &head))) {
+		dml_ledger_free(l);
+		return err;
+	}
+	*out = l;
+	return NULL;
+}
+
+/* Store statement, signature and attachments; write the signed commit. */
+static const struct dml_error *
+write_entry(struct dml_repo *repo, const struct dml_key *k, const struct dml_stmt *s,
+    const struct dml_oid *parent, const struct dml_attachment *att, size_t natt,
+    struct dml_oid *commit)
+{
+	struct dml_buf sig = DML_BUF_INIT, content = DML_BUF_INIT, csig = DML_BUF_INIT;
+	struct dml_tree_item top[3], *objs = NULL;
+	char id[DML_ID_LEN + 1], keyid[DML_KEY_ID_LEN + 1], msg[256];
+	size_t ntop = 0, i;
+	struct dml_oid tree;
+	const struct dml_error *err;
+
+	if ((err = dml_sshsig_sign(&sig, k, DML_NS_STATEMENT, s->text, s->len)))
+		goto done;
+	top[ntop].name = (char *)STATEMENT_FILE;
+	top[ntop].is_tree = 0;
+	if ((err = dml_repo_blob_write(repo, &top[ntop++].oid, s->text, s->len)))
+		goto done;
+	top[ntop].name = (char *)SIGNATURE_FILE;
+	top[ntop].is_tree = 0;
+	if ((err = dml_repo_blob_write(repo, &top[ntop++].oid, sig.data, sig.len)))
+		goto done;
+	if (natt > 0) {
+		if ((objs = calloc(natt, sizeof(*objs))) == NULL) {
+			err = dml_error_nomem();
+			goto done;
+		}
+		for (i = 0; i < natt; i++) {
+			if ((objs[i].name = malloc(65)) == NULL) {
+				err = dml_error_nomem();
+				goto done;
+			}
+			dml_hex_encode(objs[i].name, att[i].id, 32);
+			if ((err = dml_repo_blob_write(repo, &objs[i].oid, att[i].data, att[i].len)))
+				goto done;
+		}
+		top[ntop].name = (char *)OBJECTS_DIR;
+		top[ntop].is_tree = 1;
+		if ((err = dml_repo_tree_write(repo, &top[ntop++].oid, objs, natt)))
+			goto done;
+	}
+	if ((err = dml_repo_tree_write(repo, &tree, top, ntop)))
+		goto done;
+	dml_id_format(id, s->id);
+	dml_pubkey_id(keyid, &s->author);
+	snprintf(msg, sizeof(msg), "%s #%llu\n\nEntry: %s\n", s->type->name,
+	    (unsigned long long)s->seq, id);
+	if ((err = dml_repo_commit_buffer(repo, &content, &tree, parent, "dmlctl", keyid,
+	    (int64_t)s->time, msg)) ||
+	    (err = dml_sshsig_sign(&csig, k, DML_NS_GIT, content.data, content.len)))
+		goto done;
+	err = dml_repo_commit_write_signed(repo, commit, (const char *)content.data,
+	    (const char *)csig.data);
+done:
+	if (objs)
+		dml_tree_items_free(objs, natt);
+	dml_buf_release(&sig);
+	dml_buf_release(&content);
+	dml_buf_release(&csig);
+	return err;
+}
+
+/* Every OBJECT field has its attachment and every attachment its field. */
+static const struct dml_error *
+match_attachments(const struct dml_stmt *s, const struct dml_attachment *att, size_t natt)
+{
+	size_t i, j, nobj = 0;
+
+	for (i = 0; i < s->nfields; i++) {
+		unsigned char id[32];
+		if (!(s->fields[i].spec->flags & DML_F_OBJECT))
+			continue;
+		nobj++;
+		dml_id_parse(id, s->fields[i].value, s->fields[i].len);
+		for (j = 0; j < natt; j++)
+			if (memcmp(att[j].id, id, 32) == 0)
+				break;
+		if (j == natt)
+			return dml_error_fmt(DML_ERR_USAGE, "field '%s' names an object not attached",
+			    s->fields[i].spec->name);
+	}
+	for (j = 0; j < natt; j++)
+		for (i = j + 1; i < natt; i++)
+			if (memcmp(att[j].id, att[i].id, 32) == 0)
+				return dml_error_fmt(DML_ERR_USAGE, "the same object is attached twice");
+	if (nobj != natt)
+		return dml_error_fmt(DML_ERR_USAGE, "an attached object is not named by the entry");
+	return NULL;
+}
+
+static void
+backoff(unsigned attempt)
+{
+	uint32_t r;
+	struct timespec ts;
+	long us;
+
+	dml_randombytes(&r, sizeof(r));
+	us = 50L << (attempt < 6 ? attempt : 6);	/* 50us .. 3.2ms, jittered */
+	us = us / 2 + (long)(r % (uint32_t)us);
+	ts.tv_sec = 0;
+	ts.tv_nsec = us * 1000;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+const struct dml_error *
+dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt_builder *b,
+    uint64_t time, struct dml_attachment *att, size_t natt, struct dml_stmt **out)
+{
+	const struct dml_error *err = NULL;
+	struct dml_stmt *s = NULL;
+	struct dml_oid commit, cur;
+	unsigned attempt;
+	int exists;
+
+	if (out)
+		*out = NULL;
+	if (l->flags & DML_LEDGER_NOREPLAY)
+		return dml_error_fmt(DML_ERR_INTERNAL, "ledger opened without replay cannot append");
+	for (attempt = 0; attempt < APPEND_TRIES; attempt++) {
+		if ((err = dml_repo_ref_read(l->repo, DML_LEDGER_REF, &cur, &exists)))
+			return err;
+		if (!exists)
+			return dml_error_fmt(DML_ERR_NOTFOUND, "the ledger ref disappeared");
+		if (!dml_oid_equal(&cur, &l->head) && (err = catch_up(l, &cur)))
+			return err;
+		b->seq = l->st.seq + 1;
+		memcpy(b->prev, l->st.head, 32);
+		b->author = k->pub;
+		b->time = time;
+		if ((err = dml_stmt_build(&s, b)))
+			return err;
+		if ((err = dml_state_check(&l->st, s)) || (err = match_attachments(s, att, natt)) ||
+		    (err = write_entry(l->repo, k, s, &l->head, att, natt, &commit)))
+			goto fail;
+		err = dml_repo_ref_cas(l->repo, DML_LEDGER_REF, &commit, &l->head, "dmlctl: append");
+		if (err == NULL)
+			break;
+		if (err->code != DML_ERR_LOCKED)
+			goto fail;
+		dml_stmt_free(s);
+		s = NULL;
+		backoff(attempt);
+	}
+	if (err)
+		return dml_error_wrap(err, "gave up after %u attempts", attempt);
+	if ((err = dml_state_step(&l->st, s)) || (err = push_commit(l, &commit)))
+		goto fail;
+	l->head = commit;
+	if (out)
+		*out = s;
+	else
+		dml_stmt_free(s);
+	return NULL;
+fail:
+	dml_stmt_free(s);
+	return err;
+}
+
+const struct dml_error *
+dml_ledger_create(struct dml_repo *repo, const struct dml_key *founder, const struct dml_genesis *g,
+    uint64_t time, struct dml_stmt **out)
+{
+	struct dml_stmt_builder b;
+	struct dml_stmt *s = NULL;
+	struct dml_state st;
+	struct dml_oid head, commit;
+	const struct dml_error *err;
+	size_t i;
+	int exists;
+
+	*out = NULL;
+	if ((err = dml_repo_ref_read(repo, DML_LEDGER_REF, &head, &exists)))
+		return err;
+	if (exists)
+		return dml_error_fmt(DML_ERR_EXISTS, "this repository already has a ledger");
+	dml_stmt_builder_init(&b, "ledger.genesis");
+	dml_state_init(&st);
+	b.seq = 0;
+	memset(b.prev, 0, 32);
+	b.author = founder->pub;
+	b.time = time;
+	if ((err = dml_stmt_builder_add(&b, "name", g->name)))
+		goto done;
+	for (i = 0; i < g->nmembers; i++)
+		if ((err = dml_stmt_builder_add(&b, "member", g->members[i])))
+			goto done;
+	for (i = 0; i < g->nrules; i++)
+		if ((err = dml_stmt_builder_add(&b, "allow", g->rules[i])))
+			goto done;
+	if ((err = dml_stmt_build(&s, &b)) || (err = dml_state_step(&st, s)) ||
+	    (err = write_entry(repo, founder, s, NULL, NULL, 0, &commit)))
+		goto done;
+	if ((err = dml_repo_ref_cas(repo, DML_LEDGER_REF, &commit, NULL, "dmlctl: genesis"))) {
+		if (err->code == DML_ERR_LOCKED)
+			err = dml_error_fmt(DML_ERR_EXISTS, "this repository already has a ledger");
+		goto done;
+	}
+	*out = s;
+	s = NULL;
+done:
+	dml_stmt_free(s);
+	dml_state_release(&st);
+	dml_stmt_builder_release(&b);
+	return err;
+}
+
+const struct dml_error *
+dml_ledger_read(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s, struct dml_oid *commit)
+{
+	struct dml_oid parents[2];
+	unsigned np;
+
+	*s = NULL;
+	if (seq >= l->ncommits)
+		return dml_error_fmt(DML_ERR_NOTFOUND, "no entry %llu (the ledger has %zu)",
+		    (unsigned long long)seq, l->ncommits);
+	if (commit)
+		*commit = l->commits[seq];
+	return load_statement(l->repo, &l->commits[seq], s, parents, &np);
+}
+
+const struct dml_error *
+dml_ledger_find(struct dml_ledger *l, const char *prefix, uint64_t *seq)
+{
+	char hex[DML_ID_LEN + 1];
+	size_t plen, i, found = 0;
+	const struct dml_error *err;
+
+	if (strncmp(prefix, "sha256:", 7) == 0)
+		prefix += 7;
+	plen = strlen(prefix);
+	if (plen < 4 || plen > 64 || !dml_value_valid(DML_V_TOKEN, prefix, plen) ||
+	    strspn(prefix, "0123456789abcdef") != plen)
+		return dml_error_fmt(DML_ERR_USAGE,
+		    "'%s' is not an entry number or an ID prefix of 4 to 64 hex digits", prefix);
+	for (i = 0; i < l->ncommits; i++) {
+		struct dml_stmt *s;
+		if ((err = dml_ledger_read(l, i, &s, NULL)))
+			return err;
+		dml_id_format(hex, s->id);
+		dml_stmt_free(s);
+		if (strncmp(hex + 7, prefix, plen) == 0) {
+			if (found++)
+				return dml_error_fmt(DML_ERR_USAGE, "entry ID prefix '%s' is ambiguous",
+				    prefix);
+			*seq = i;
+		}
+	}
+	if (!found)
+		return dml_error_fmt(DML_ERR_NOTFOUND, "no entry with ID '%s'", prefix);
+	return NULL;
+}
+
+static void
+format_time(char *out, size_t n, uint64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y%m%d%H%M%SZ", &tm);
+}
+
+const struct dml_error *
+dml_ledger_allowed_signers(struct dml_ledger *l, struct dml_buf *out)
+{
+	const struct dml_error *err = NULL;
+	size_t i;
+
+	for (i = 0; i < l->st.nmembers && err == NULL; i++) {
+		const struct dml_member *m = &l->st.members[i];
+		char id[DML_KEY_ID_LEN + 1], when[32];
+
+		dml_pubkey_id(id, &m->key);
+		if ((err = dml_buf_addf(out, "%s namespaces=\"git\"", id)))
+			break;
+		if (m->revoked) {
+			/* ssh-keygen's valid-before is exclusive. */
+			format_time(when, sizeof(when), m->revoked_time + 1);
+			if ((err = dml_buf_addf(out, ",valid-before=\"%s\"", when)))
+				break;
+		}
+		if ((err = dml_buf_adds(out, " ")) || (err = dml_pubkey_openssh(out, &m->key, NULL)))
+			break;
+		err = dml_buf_adds(out, "\n");
+	}
+	return err;
+}

@@ -1,0 +1,412 @@
+/*
+ * state.c - the ledger state and the authority rules.
+ *
+ * The state is a pure function of the statements in order; both appending
+ * (to refuse what would not verify) and verifying (to decide what did) use
+ * dml_state_step, so the two can never disagree.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dml/ledger.h"
+
+void
+dml_state_init(struct dml_state *st)
+{
+	memset(st, 0, sizeof(*st));
+}
+
+void
+dml_state_release(struct dml_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nroles; i++)
+		free(st->roles[i]);
+	for (i = 0; i < st->nmembers; i++)
+		free(st->members[i].name);
+	free(st->members);
+	free(st->rules);
+	free(st->name);
+	dml_state_init(st);
+}
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct dml_member *)a)->key.pk, ((const struct dml_member *)b)->key.pk,
+	    DML_PUBKEY_LEN);
+}
+
+const struct dml_member *
+dml_state_member(const struct dml_state *st, const struct dml_pubkey *k)
+{
+	struct dml_member key;
+
+	if (st->nmembers == 0)
+		return NULL;
+	key.key = *k;
+	return bsearch(&key, st->members, st->nmembers, sizeof(key), member_cmp);
+}
+
+static int
+role_index(const struct dml_state *st, const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < st->nroles; i++)
+		if (strlen(st->roles[i]) == n && memcmp(st->roles[i], name, n) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+dml_state_has_role(const struct dml_state *st, const struct dml_member *m, const char *role)
+{
+	int i = role_index(st, role, strlen(role));
+
+	return i >= 0 && (m->roles >> i & 1);
+}
+
+void
+dml_state_roles_format(const struct dml_state *st, uint64_t roles, char *out, size_t n)
+{
+	/* Roles in bytewise order, the order statements use. */
+	size_t used = 0, i;
+	const char *last = NULL;
+
+	if (n)
+		out[0] = '\0';
+	for (;;) {
+		const char *best = NULL;
+		for (i = 0; i < st->nroles; i++)
+			if ((roles >> i & 1) && (last == NULL || strcmp(st->roles[i], last) > 0) &&
+			    (best == NULL || strcmp(st->roles[i], best) < 0))
+				best = st->roles[i];
+		if (best == NULL)
+			break;
+		used += (size_t)snprintf(out + used, used < n ? n - used : 0, "%s%s",
+		    last ? "," : "", best);
+		if (used >= n)
+			break;
+		last = best;
+	}
+}
+
+/* Turn "a,b,c" into a bit set, adding new role names to the state. */
+static const struct dml_error *
+roles_parse(struct dml_state *st, const char *p, size_t n, uint64_t *bits)
+{
+	size_t start = 0, i;
+
+	*bits = 0;
+	for (i = 0; i <= n; i++) {
+		int idx;
+		if (i < n && p[i] != ',')
+			continue;
+		idx = role_index(st, p + start, i - start);
+		if (idx < 0) {
+			if (st->nroles == DML_MAX_ROLES)
+				return dml_error_fmt(DML_ERR_VERIFY, "more than %d distinct roles",
+				    DML_MAX_ROLES);
+			if ((st->roles[st->nroles] = strndup(p + start, i - start)) == NULL)
+				return dml_error_nomem();
+			idx = (int)st->nroles++;
+		}
+		*bits |= (uint64_t)1 << idx;
+		start = i + 1;
+	}
+	return NULL;
+}
+
+static const struct dml_rule *
+rule_find(const struct dml_state *st, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < st->nrules; i++)
+		if (strcmp(st->rules[i].type, type) == 0)
+			return &st->rules[i];
+	return NULL;
+}
+
+const struct dml_error *
+dml_state_authorize(const struct dml_state *st, const struct dml_pubkey *author, const char *type)
+{
+	const struct dml_member *m = dml_state_member(st, author);
+	const struct dml_rule *r;
+	char id[DML_KEY_ID_LEN + 1], roles[512];
+
+	dml_pubkey_id(id, author);
+	if (m == NULL)
+		return dml_error_fmt(DML_ERR_DENIED, "key '%s' is not a member of this ledger", id);
+	if (m->revoked)
+		return dml_error_fmt(DML_ERR_DENIED, "key '%s' was revoked at entry %llu", id,
+		    (unsigned long long)m->revoked_seq);
+	r = rule_find(st, type);
+	if (r && (r->roles & m->roles) == 0) {
+		dml_state_roles_format(st, r->roles, roles, sizeof(roles));
+		return dml_error_fmt(DML_ERR_DENIED,
+		    "key '%s' may not write '%s' entries: the policy requires role %s", id, type,
+		    roles);
+	}
+	return NULL;
+}
+
+static const struct dml_error *
+member_add(struct dml_state *st, const struct dml_pubkey *k, uint64_t roles, const char *name,
+    size_t namelen, uint64_t seq, uint64_t time)
+{
+	struct dml_member *nm, m;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.key = *k;
+	m.roles = roles;
+	m.added_seq = seq;
+	m.added_time = time;
+	if (name && (m.name = strndup(name, namelen)) == NULL)
+		return dml_error_nomem();
+	if ((nm = realloc(st->members, (st->nmembers + 1) * sizeof(*nm))) == NULL) {
+		free(m.name);
+		return dml_error_nomem();
+	}
+	st->members = nm;
+	for (i = st->nmembers; i > 0 && member_cmp(&st->members[i - 1], &m) > 0; i--)
+		st->members[i] = st->members[i - 1];
+	st->members[i] = m;
+	st->nmembers++;
+	return NULL;
+}
+
+static const struct dml_error *
+verr(const struct dml_stmt *s, const char *fmt, const char *arg)
+{
+	(void)s;
+	return dml_error_fmt(DML_ERR_VERIFY, fmt, arg);
+}
+
+/* ledger.genesis */
+static const struct dml_error *
+genesis_check(const struct dml_state *st, const struct dml_stmt *s)
+{
+	size_t i = 0;
+	const struct dml_field *f;
+	int author_listed = 0;
+
+	(void)st;
+	while ((f = dml_stmt_next(s, "member", &i)) != NULL) {
+		struct dml_pubkey k;
+		const char *p;
+		size_t n;
+		dml_field_part(f, 0, &p, &n);
+		dml_pubkey_parse_id(&k, p, n);
+		if (memcmp(k.pk, s->author.pk, DML_PUBKEY_LEN) == 0)
+			author_listed = 1;
+	}
+	if (!author_listed)
+		return dml_error_fmt(DML_ERR_VERIFY, "genesis author is not among its members");
+	return NULL;
+}
+
+static const struct dml_error *
+genesis_apply(struct dml_state *st, const struct dml_stmt *s)
+{
+	const struct dml_field *f = dml_stmt_field(s, "name");
+	const struct dml_error *err;
+	size_t i = 0;
+
+	if ((st->name = strndup(f->value, f->len)) == NULL)
+		return dml_error_nomem();
+	while ((f = dml_stmt_next(s, "member", &i)) != NULL) {
+		struct dml_pubkey k;
+		const char *p, *r;
+		size_t n, rn;
+		uint64_t bits;
+		dml_field_part(f, 0, &p, &n);
+		dml_field_part(f, 1, &r, &rn);
+		dml_pubkey_parse_id(&k, p, n);
+		if ((err = roles_parse(st, r, rn, &bits)) ||
+		    (err = member_add(st, &k, bits, NULL, 0, s->seq, s->time)))
+			return err;
+	}
+	i = 0;
+	while ((f = dml_stmt_next(s, "allow", &i)) != NULL) {
+		const char *t, *r;
+		size_t tn, rn;
+		uint64_t bits;
+		struct dml_rule *rule;
+		dml_field_part(f, 0, &t, &tn);
+		dml_field_part(f, 1, &r, &rn);
+		if ((err = roles_parse(st, r, rn, &bits)))
+			return err;
+		if (st->nrules && strlen(st->rules[st->nrules - 1].type) == tn &&
+		    memcmp(st->rules[st->nrules - 1].type, t, tn) == 0) {
+			st->rules[st->nrules - 1].roles |= bits;
+			continue;
+		}
+		if ((rule = realloc(st->rules, (st->nrules + 1) * sizeof(*rule))) == NULL)
+			return dml_error_nomem();
+		st->rules = rule;
+		rule = &st->rules[st->nrules++];
+		memcpy(rule->type, t, tn);
+		rule->type[tn] = '\0';
+		rule->roles = bits;
+	}
+	return NULL;
+}
+
+static void
+field_key(const struct dml_stmt *s, const char *name, struct dml_pubkey *k)
+{
+	const struct dml_field *f = dml_stmt_field(s, name);
+
+	dml_pubkey_parse_id(k, f->value, f->len);
+}
+
+/* key.add */
+static const struct dml_error *
+key_add_check(const struct dml_state *st, const struct dml_stmt *s)
+{
+	struct dml_pubkey k;
+	const struct dml_member *m;
+	char id[DML_KEY_ID_LEN + 1];
+
+	field_key(s, "key", &k);
+	dml_pubkey_id(id, &k);
+	if ((m = dml_state_member(st, &k)) != NULL)
+		return verr(s, m->revoked ? "key '%s' was revoked and cannot be added again"
+		    : "key '%s' is already a member", id);
+	return NULL;
+}
+
+static const struct dml_error *
+key_add_apply(struct dml_state *st, const struct dml_stmt *s)
+{
+	struct dml_pubkey k;
+	const struct dml_field *r = dml_stmt_field(s, "roles"), *n = dml_stmt_field(s, "name");
+	uint64_t bits;
+	const struct dml_error *err;
+
+	field_key(s, "key", &k);
+	if ((err = roles_parse(st, r->value, r->len, &bits)))
+		return err;
+	return member_add(st, &k, bits, n ? n->value : NULL, n ? n->len : 0, s->seq, s->time);
+}
+
+/* key.revoke */
+static const struct dml_error *
+key_revoke_check(const struct dml_state *st, const struct dml_stmt *s)
+{
+	struct dml_pubkey k;
+	const struct dml_member *m;
+	const struct dml_rule *r = rule_find(st, "key.add");
+	char id[DML_KEY_ID_LEN + 1];
+	size_t i;
+
+	field_key(s, "key", &k);
+	dml_pubkey_id(id, &k);
+	if ((m = dml_state_member(st, &k)) == NULL)
+		return verr(s, "key '%s' is not a member", id);
+	if (m->revoked)
+		return verr(s, "key '%s' is already revoked", id);
+	/* Never leave the ledger without a key that can add members. */
+	for (i = 0; i < st->nmembers; i++) {
+		const struct dml_member *o = &st->members[i];
+		if (o != m && !o->revoked && (r == NULL || (o->roles & r->roles)))
+			return NULL;
+	}
+	return verr(s, "revoking '%s' would leave no key able to add members", id);
+}
+
+static const struct dml_error *
+key_revoke_apply(struct dml_state *st, const struct dml_stmt *s)
+{
+	struct dml_pubkey k;
+	struct dml_member *m;
+
+	field_key(s, "key", &k);
+	m = (struct dml_member *)dml_state_member(st, &k);
+	m->revoked = 1;
+	m->revoked_seq = s->seq;
+	m->revoked_time = s->time;
+	return NULL;
+}
+
+const struct dml_error *
+dml_state_check(const struct dml_state *st, const struct dml_stmt *s)
+{
+	static const unsigned char zero[32];
+	const struct dml_error *err;
+	int genesis = strcmp(s->type->name, "ledger.genesis") == 0;
+
+	if (genesis) {
+		if (st->have_genesis || s->seq != 0)
+			return dml_error_fmt(DML_ERR_VERIFY, "a genesis entry may only be entry 0");
+		if (memcmp(s->prev, zero, 32) != 0)
+			return dml_error_fmt(DML_ERR_VERIFY, "genesis entry must have an all-zero prev");
+	} else {
+		if (!st->have_genesis)
+			return dml_error_fmt(DML_ERR_VERIFY, "entry 0 is not a genesis entry");
+		if (s->seq != st->seq + 1)
+			return dml_error_fmt(DML_ERR_VERIFY, "sequence number %llu does not follow %llu",
+			    (unsigned long long)s->seq, (unsigned long long)st->seq);
+		if (memcmp(s->prev, st->head, 32) != 0) {
+			char want[DML_ID_LEN + 1];
+			dml_id_format(want, st->head);
+			return dml_error_fmt(DML_ERR_VERIFY,
+			    "prev does not match the previous statement %s", want);
+		}
+		if ((err = dml_state_authorize(st, &s->author, s->type->name)))
+			return err;
+	}
+	if (s->type->check && (err = s->type->check(st, s)))
+		return err;
+	return NULL;
+}
+
+const struct dml_error *
+dml_state_step(struct dml_state *st, const struct dml_stmt *s)
+{
+	const struct dml_error *err;
+
+	if ((err = dml_state_check(st, s)))
+		return err;
+	if (s->type->apply && (err = s->type->apply(st, s)))
+		return err;
+	st->have_genesis = 1;
+	st->seq = s->seq;
+	st->time = s->time;
+	memcpy(st->head, s->id, 32);
+	return NULL;
+}
+
+/* The entry types this module knows.  lib/types.c lists them all. */
+static const struct dml_field_spec genesis_fields[] = {
+	{ "name", { DML_V_TEXT }, 0 },
+	{ "member", { DML_V_KEY, DML_V_ROLES }, DML_F_REPEATED },
+	{ "allow", { DML_V_TOKEN, DML_V_TOKEN }, DML_F_REPEATED | DML_F_OPTIONAL },
+};
+static const struct dml_field_spec key_add_fields[] = {
+	{ "key", { DML_V_KEY }, 0 },
+	{ "roles", { DML_V_ROLES }, 0 },
+	{ "name", { DML_V_TEXT }, DML_F_OPTIONAL },
+};
+static const struct dml_field_spec key_revoke_fields[] = {
+	{ "key", { DML_V_KEY }, 0 },
+	{ "reason", { DML_V_TEXT }, DML_F_OPTIONAL },
+};
+static const struct dml_field_spec note_fields[] = {
+	{ "message", { DML_V_TEXT }, 0 },
+	{ "object", { DML_V_ID }, DML_F_OBJECT | DML_F_REPEATED | DML_F_OPTIONAL },
+};
+
+#define NF(a) (sizeof(a) / sizeof((a)[0]))
+const struct dml_entry_type dml_type_genesis = { "ledger.genesis", genesis_fields,
+	NF(genesis_fields), genesis_check, genesis_apply };
+const struct dml_entry_type dml_type_key_add = { "key.add", key_add_fields, NF(key_add_fields),
+	key_add_check, key_add_apply };
+const struct dml_entry_type dml_type_key_revoke = { "key.revoke", key_revoke_fields,
+	NF(key_revoke_fields), key_revoke_check, key_revoke_apply };
+const struct dml_entry_type dml_type_note = { "note", note_fields, NF(note_fields), NULL, NULL };

@@ -1,0 +1,418 @@
+/*
+ * verify.c - `ledger verify`: recompute everything, trust nothing.
+ *
+ * Three passes.  (1) Walk the commit chain from the ref back to the root,
+ * one parent per commit.  (2) In parallel, one git handle per thread: read
+ * each entry's commit and tree, parse the statement, check both signatures
+ * and every attached object's SHA-256.  (3) In order: the links (seq, prev)
+ * and the authority of each author, by replaying the state exactly as
+ * appending does.  The report is indexed by seq, so it is the same whatever
+ * the number of threads.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "dml/ledger.h"
+#include "dml/sshsig.h"
+
+const char *
+dml_check_name(enum dml_check c)
+{
+	static const char *const names[DML_CHECK_COUNT] = { "chain", "statement", "link",
+		"signature", "commit-signature", "objects", "authority" };
+
+	return c < DML_CHECK_COUNT ? names[c] : "?";
+}
+
+struct job {
+	struct dml_repo *main;
+	const char *gitdir;
+	struct dml_verify_entry *entries;
+	struct dml_stmt **stmts;
+	size_t n;
+	uint64_t from;
+	atomic_size_t next;
+	atomic_size_t done;
+	struct dml_error fatal;
+	pthread_mutex_t lock;
+};
+
+static void
+fail(struct dml_verify_entry *e, enum dml_check c, const char *why)
+{
+	e->ok[c] = 0;
+	if (e->why == NULL) {
+		size_t n = strlen(dml_check_name(c)) + strlen(why) + 3;
+		if ((e->why = malloc(n)) != NULL)
+			snprintf(e->why, n, "%s: %s", dml_check_name(c), why);
+	}
+}
+
+static void
+failf(struct dml_verify_entry *e, enum dml_check c, const struct dml_error *err)
+{
+	fail(e, c, err->msg);
+}
+
+static int
+hexname_to_id(const char *name, unsigned char id[32])
+{
+	return dml_hex_decode(id, 32, name, strlen(name));
+}
+
+/* Objects: the objects/ tree holds exactly the OBJECT fields' digests. */
+static void
+check_objects(struct dml_repo *r, struct dml_verify_entry *e, const struct dml_stmt *s,
+    const struct dml_oid *objtree)
+{
+	struct dml_tree_item *items = NULL;
+	struct dml_buf data = DML_BUF_INIT;
+	size_t n = 0, i, j, nref = 0;
+	const struct dml_error *err;
+	char msg[256];
+
+	for (i = 0; i < s->nfields; i++)
+		if (s->fields[i].spec->flags & DML_F_OBJECT)
+			nref++;
+	if (objtree == NULL) {
+		if (nref)
+			fail(e, DML_CHECK_OBJECTS, "the entry names objects but stores none");
+		else
+			e->ok[DML_CHECK_OBJECTS] = 1;
+		return;
+	}
+	if ((err = dml_repo_tree_read(r, objtree, &items, &n))) {
+		failf(e, DML_CHECK_OBJECTS, err);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char want[32], got[32];
+		if (items[i].is_tree || hexname_to_id(items[i].name, want) != 0) {
+			snprintf(msg, sizeof(msg), "unexpected item 'objects/%.80s'", items[i].name);
+			fail(e, DML_CHECK_OBJECTS, msg);
+			goto done;
+		}
+		for (j = 0; j < s->nfields; j++) {
+			unsigned char id[32];
+			if (!(s->fields[j].spec->flags & DML_F_OBJECT))
+				continue;
+			dml_id_parse(id, s->fields[j].value, s->fields[j].len);
+			if (memcmp(id, want, 32) == 0)
+				break;
+		}
+		if (j == s->nfields) {
+			snprintf(msg, sizeof(msg), "object sha256:%s is not named by the statement",
+			    items[i].name);
+			fail(e, DML_CHECK_OBJECTS, msg);
+			goto done;
+		}
+		if ((err = dml_repo_blob_read(r, &items[i].oid, &data))) {
+			failf(e, DML_CHECK_OBJECTS, err);
+			goto done;
+		}
+		dml_sha256(got, data.data, data.len);
+		if (memcmp(got, want, 32) != 0) {
+			snprintf(msg, sizeof(msg), "object sha256:%s does not match its digest",
+			    items[i].name);
+			fail(e, DML_CHECK_OBJECTS, msg);
+			goto done;
+		}
+	}
+	if (n != nref) {
+		fail(e, DML_CHECK_OBJECTS, "an object the statement names is missing");
+		goto done;
+	}
+	e->ok[DML_CHECK_OBJECTS] = 1;
+done:
+	dml_tree_items_free(items, n);
+	dml_buf_release(&data);
+}
+
+/* Everything about one entry that needs no other entry. */
+static void
+check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp, int sigs)
+{
+	struct dml_commit_info ci;
+	struct dml_tree_item *items = NULL;
+	struct dml_buf text = DML_BUF_INIT, sig = DML_BUF_INIT;
+	const struct dml_oid *stmt_oid = NULL, *sig_oid = NULL, *obj_oid = NULL;
+	struct dml_stmt *s = NULL;
+	struct dml_pubkey signer;
+	const struct dml_error *err;
+	size_t n = 0, i;
+	char msg[256];
+
+	if ((err = dml_repo_commit_read(r, &e->commit, &ci))) {
+		failf(e, DML_CHECK_CHAIN, err);
+		return;
+	}
+	if ((err = dml_repo_tree_read(r, &ci.tree, &items, &n))) {
+		failf(e, DML_CHECK_CHAIN, err);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		if (!items[i].is_tree && strcmp(items[i].name, "statement") == 0)
+			stmt_oid = &items[i].oid;
+		else if (!items[i].is_tree && strcmp(items[i].name, "statement.sig") == 0)
+			sig_oid = &items[i].oid;
+		else if (items[i].is_tree && strcmp(items[i].name, "objects") == 0)
+			obj_oid = &items[i].oid;
+		else {
+			snprintf(msg, sizeof(msg), "unexpected item '%.80s' in the entry tree",
+			    items[i].name);
+			fail(e, DML_CHECK_CHAIN, msg);
+			goto done;
+		}
+	}
+	if (stmt_oid == NULL || sig_oid == NULL) {
+		fail(e, DML_CHECK_CHAIN, "the entry tree lacks 'statement' or 'statement.sig'");
+		goto done;
+	}
+	e->ok[DML_CHECK_CHAIN] = 1;
+	if ((err = dml_repo_blob_read(r, stmt_oid, &text)) ||
+	    (err = dml_stmt_parse(&s, (const char *)text.data, text.len))) {
+		failf(e, DML_CHECK_STATEMENT, err);
+		goto done;
+	}
+	e->ok[DML_CHECK_STATEMENT] = 1;
+	dml_id_format(e->id, s->id);
+	snprintf(e->type, sizeof(e->type), "%s", s->type->name);
+	dml_pubkey_id(e->author, &s->author);
+	if (sigs) {
+		if ((err = dml_repo_blob_read(r, sig_oid, &sig)) ||
+		    (err = dml_sshsig_verify(&signer, (const char *)sig.data, sig.len,
+		    DML_NS_STATEMENT, s->text, s->len)))
+			failf(e, DML_CHECK_SIGNATURE, err);
+		else if (memcmp(signer.pk, s->author.pk, DML_PUBKEY_LEN) != 0)
+			fail(e, DML_CHECK_SIGNATURE, "statement is signed by a key other than its author");
+		else
+			e->ok[DML_CHECK_SIGNATURE] = 1;
+		if (ci.signature.len == 0)
+			fail(e, DML_CHECK_COMMIT_SIGNATURE, "the commit is not signed");
+		else if ((err = dml_sshsig_verify(&signer, (const char *)ci.signature.data,
+		    ci.signature.len, DML_NS_GIT, ci.signed_data.data, ci.signed_data.len)))
+			failf(e, DML_CHECK_COMMIT_SIGNATURE, err);
+		else if (memcmp(signer.pk, s->author.pk, DML_PUBKEY_LEN) != 0)
+			fail(e, DML_CHECK_COMMIT_SIGNATURE,
+			    "the commit is signed by a key other than the entry's author");
+		else
+			e->ok[DML_CHECK_COMMIT_SIGNATURE] = 1;
+		check_objects(r, e, s, obj_oid);
+	}
+	*sp = s;
+	s = NULL;
+done:
+	dml_stmt_free(s);
+	dml_tree_items_free(items, n);
+	dml_buf_release(&text);
+	dml_buf_release(&sig);
+	dml_commit_info_release(&ci);
+}
+
+static void *
+worker(void *arg)
+{
+	struct job *j = arg;
+	struct dml_repo *r = NULL;
+	const struct dml_error *err;
+	size_t i;
+
+	if ((err = dml_repo_open_path(&r, j->gitdir))) {
+		pthread_mutex_lock(&j->lock);
+		if (j->fatal.code == DML_ERR_OK)
+			dml_error_keep(&j->fatal, err);
+		pthread_mutex_unlock(&j->lock);
+		return NULL;
+	}
+	while ((i = atomic_fetch_add(&j->next, 1)) < j->n) {
+		check_entry(r, &j->entries[i], &j->stmts[i], j->entries[i].seq >= j->from);
+		atomic_fetch_add(&j->done, 1);
+	}
+	dml_repo_free(r);
+	return NULL;
+}
+
+void
+dml_verify_report_release(struct dml_verify_report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < rep->nentries; i++)
+		free(rep->entries[i].why);
+	free(rep->entries);
+	memset(rep, 0, sizeof(*rep));
+}
+
+/* Pass 1: the chain of commits, root first. */
+static const struct dml_error *
+walk_chain(struct dml_repo *repo, struct dml_verify_report *rep)
+{
+	struct dml_oid cur, parents[2], tree;
+	struct dml_verify_entry *e;
+	size_t n = 0, cap = 0, i;
+	unsigned np;
+	int exists;
+	const struct dml_error *err;
+	char *broken = NULL;
+	int is_broken = 0;
+
+	if ((err = dml_repo_ref_read(repo, DML_LEDGER_REF, &cur, &exists)))
+		return err;
+	if (!exists)
+		return dml_error_fmt(DML_ERR_NOTFOUND,
+		    "no ledger in this repository (run 'dmlctl init' first)");
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((e = realloc(rep->entries, cap * sizeof(*e))) == NULL)
+				return dml_error_nomem();
+			rep->entries = e;
+		}
+		e = &rep->entries[n++];
+		memset(e, 0, sizeof(*e));
+		e->commit = cur;
+		rep->nentries = n;
+		if ((err = dml_repo_commit_links(repo, &cur, &tree, parents, &np))) {
+			broken = strdup(err->msg);
+			is_broken = 1;
+			break;
+		}
+		if (np == 0)
+			break;
+		if (np > 1) {
+			broken = strdup("the commit has more than one parent");
+			is_broken = 1;
+			break;
+		}
+		cur = parents[0];
+	}
+	/* Reverse into root-first order. */
+	for (i = 0; i < n / 2; i++) {
+		struct dml_verify_entry t = rep->entries[i];
+		rep->entries[i] = rep->entries[n - 1 - i];
+		rep->entries[n - 1 - i] = t;
+	}
+	for (i = 0; i < n; i++) {
+		int c;
+		rep->entries[i].seq = i;
+		for (c = 0; c < DML_CHECK_COUNT; c++)
+			rep->entries[i].ok[c] = -1;
+	}
+	if (is_broken) {
+		/* The oldest commit we reached could not be followed. */
+		rep->entries[0].ok[DML_CHECK_CHAIN] = 0;
+		fail(&rep->entries[0], DML_CHECK_CHAIN, broken ? broken : "out of memory");
+		free(broken);
+	}
+	return NULL;
+}
+
+const struct dml_error *
+dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
+    struct dml_verify_report *rep)
+{
+	struct job j;
+	pthread_t *tids = NULL;
+	unsigned nthreads, t, started = 0;
+	struct dml_state st;
+	const struct dml_error *err;
+	static const unsigned char zero[32];
+	size_t i;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((err = dml_crypto_init()) || (err = walk_chain(repo, rep)))
+		goto fail;
+	memset(&j, 0, sizeof(j));
+	j.main = repo;
+	j.gitdir = dml_repo_gitdir(repo);
+	j.entries = rep->entries;
+	j.n = rep->nentries;
+	j.from = o ? o->from : 0;
+	atomic_init(&j.next, rep->entries[0].ok[DML_CHECK_CHAIN] == 0 ? 1 : 0);
+	atomic_init(&j.done, 0);
+	pthread_mutex_init(&j.lock, NULL);
+	if ((j.stmts = calloc(j.n, sizeof(*j.stmts))) == NULL) {
+		err = dml_error_nomem();
+		goto fail;
+	}
+	nthreads = o && o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (nthreads < 1)
+		nthreads = 1;
+	if (nthreads > j.n)
+		nthreads = (unsigned)j.n;
+	if ((tids = calloc(nthreads, sizeof(*tids))) == NULL) {
+		err = dml_error_nomem();
+		goto fail_stmts;
+	}
+	for (t = 0; t < nthreads; t++)
+		if (pthread_create(&tids[t], NULL, worker, &j) == 0)
+			started++;
+	if (started == 0)
+		worker(&j);
+	while (o && o->progress && atomic_load(&j.done) < j.n && j.fatal.code == DML_ERR_OK &&
+	    started > 0) {
+		o->progress(o->arg, atomic_load(&j.done), j.n);
+		usleep(100000);
+	}
+	for (t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	if (o && o->progress)
+		o->progress(o->arg, j.n, j.n);
+	if (j.fatal.code != DML_ERR_OK) {
+		err = dml_error_fmt(j.fatal.code, "%s", j.fatal.msg);
+		goto fail_stmts;
+	}
+	/* Pass 3: links and authority, in order. */
+	dml_state_init(&st);
+	for (i = 0; i < j.n; i++) {
+		struct dml_verify_entry *e = &rep->entries[i];
+		struct dml_stmt *s = j.stmts[i];
+		const unsigned char *want = i == 0 ? zero : (j.stmts[i - 1] ? j.stmts[i - 1]->id : NULL);
+		char msg[160];
+
+		if (s == NULL)
+			continue;
+		if (s->seq != i) {
+			snprintf(msg, sizeof(msg), "the statement says seq %llu at position %zu",
+			    (unsigned long long)s->seq, i);
+			fail(e, DML_CHECK_LINK, msg);
+		} else if (want == NULL || memcmp(s->prev, want, 32) != 0)
+			fail(e, DML_CHECK_LINK, "prev is not the SHA-256 of the previous statement");
+		else
+			e->ok[DML_CHECK_LINK] = 1;
+		if (e->ok[DML_CHECK_LINK] == 1) {
+			if ((err = dml_state_step(&st, s)))
+				failf(e, DML_CHECK_AUTHORITY, err);
+			else
+				e->ok[DML_CHECK_AUTHORITY] = 1;
+		}
+	}
+	dml_state_release(&st);
+	for (i = 0; i < j.n; i++) {
+		if (rep->entries[i].seq < j.from)
+			continue;
+		if (rep->entries[i].why != NULL || (j.stmts[i] == NULL &&
+		    rep->entries[i].ok[DML_CHECK_CHAIN] != 1)) {
+			if (!rep->failed)
+				rep->first_bad = i;
+			rep->failed = 1;
+		}
+	}
+	err = NULL;
+fail_stmts:
+	for (i = 0; i < j.n; i++)
+		dml_stmt_free(j.stmts[i]);
+	free(j.stmts);
+	free(tids);
+	pthread_mutex_destroy(&j.lock);
+	if (err == NULL)
+		return NULL;
+fail:
+	dml_verify_report_release(rep);
+	return err;
+}
