@@ -17,6 +17,9 @@
 #include <string.h>
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 
 #include "dml/repo.h"
 
@@ -24,6 +27,10 @@ struct dml_repo {
 	git_repository *git;
 	git_odb *odb;
 	git_odb *wodb;		/* loose objects only: for writing */
+	/* During a batch: writes go to memory, then into one pack. */
+	git_repository *batch_git;
+	git_odb *batch_odb;
+	git_odb_backend *mempack;
 };
 
 _Static_assert(sizeof(git_oid) >= DML_OID_RAWLEN, "oid size");
@@ -186,6 +193,7 @@ dml_repo_free(struct dml_repo *r)
 {
 	if (r == NULL)
 		return;
+	dml_repo_batch_end(r, 0);
 	git_odb_free(r->wodb);
 	git_odb_free(r->odb);
 	git_repository_free(r->git);
@@ -227,12 +235,66 @@ write_object(struct dml_repo *r, struct dml_oid *out, const void *p, size_t n, g
 	git_oid g;
 	const struct dml_error *err;
 
-	if ((err = write_odb(r, &odb)))
+	if (r->batch_odb)
+		odb = r->batch_odb;
+	else if ((err = write_odb(r, &odb)))
 		return err;
 	if (git_odb_write(&g, odb, p, n, type) < 0)
 		return giterr("cannot write object");
 	from_git(out, &g);
 	return NULL;
+}
+
+const struct dml_error *
+dml_repo_batch_begin(struct dml_repo *r)
+{
+	if (r->batch_git)
+		return dml_error_fmt(DML_ERR_INTERNAL, "a batch is already open");
+	if (git_repository_new(&r->batch_git) < 0 || git_odb_new(&r->batch_odb) < 0 ||
+	    git_mempack_new(&r->mempack) < 0) {
+		dml_repo_batch_end(r, 0);
+		return giterr("cannot start a batch");
+	}
+	if (git_odb_add_backend(r->batch_odb, r->mempack, 999) < 0) {
+		r->mempack->free(r->mempack);
+		r->mempack = NULL;
+		dml_repo_batch_end(r, 0);
+		return giterr("cannot start a batch");
+	}
+	git_repository_set_odb(r->batch_git, r->batch_odb);
+	return NULL;
+}
+
+const struct dml_error *
+dml_repo_batch_end(struct dml_repo *r, int keep)
+{
+	git_buf pack = GIT_BUF_INIT;
+	git_odb_writepack *wp = NULL;
+	git_indexer_progress stats;
+	const struct dml_error *err = NULL;
+
+	if (r->batch_git == NULL)
+		return NULL;
+	if (keep && r->mempack) {
+		memset(&stats, 0, sizeof(stats));
+		if (git_mempack_dump(&pack, r->batch_git, r->mempack) < 0)
+			err = giterr("cannot pack the batch");
+		else if (git_odb_write_pack(&wp, r->odb, NULL, NULL) < 0 ||
+		    wp->append(wp, pack.ptr, pack.size, &stats) < 0 || wp->commit(wp, &stats) < 0)
+			err = giterr("cannot write the batch's pack");
+		if (wp)
+			wp->free(wp);
+		git_buf_dispose(&pack);
+		if (err == NULL)
+			git_odb_refresh(r->odb);
+	}
+	/* The odb owns the mempack backend once added. */
+	git_odb_free(r->batch_odb);
+	git_repository_free(r->batch_git);
+	r->batch_odb = NULL;
+	r->batch_git = NULL;
+	r->mempack = NULL;
+	return err;
 }
 
 const struct dml_error *

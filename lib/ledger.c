@@ -31,6 +31,8 @@ struct dml_ledger {
 	struct dml_oid head;
 	struct dml_oid *commits;	/* by seq */
 	size_t ncommits, cap;
+	int batch;			/* appends go to memory until batch_commit */
+	struct dml_oid batch_base;	/* the ref's value when the batch began */
 };
 
 const char *const dml_default_founder_roles = "admin,coordinator,member,treasurer";
@@ -66,6 +68,8 @@ dml_ledger_free(struct dml_ledger *l)
 {
 	if (l == NULL)
 		return;
+	if (l->batch)
+		dml_repo_batch_end(l->repo, 0);
 	dml_state_release(&l->st);
 	free(l->commits);
 	free(l);
@@ -332,6 +336,18 @@ dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt
 		*out = NULL;
 	if (l->flags & DML_LEDGER_NOREPLAY)
 		return dml_error_fmt(DML_ERR_INTERNAL, "ledger opened without replay cannot append");
+	if (l->batch) {
+		/* The ref moves once, at dml_ledger_batch_commit. */
+		b->seq = l->st.seq + 1;
+		memcpy(b->prev, l->st.head, 32);
+		b->author = k->pub;
+		b->time = time;
+		if ((err = dml_stmt_build(&s, b)) || (err = dml_state_check(&l->st, s)) ||
+		    (err = match_attachments(s, att, natt)) ||
+		    (err = write_entry(l->repo, k, s, &l->head, att, natt, &commit)))
+			goto fail;
+		goto applied;
+	}
 	for (attempt = 0; attempt < APPEND_TRIES; attempt++) {
 		if ((err = dml_repo_ref_read(l->repo, DML_LEDGER_REF, &cur, &exists)))
 			return err;
@@ -359,6 +375,7 @@ dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt
 	}
 	if (err)
 		return dml_error_wrap(err, "gave up after %u attempts", attempt);
+applied:
 	if ((err = dml_state_step(&l->st, s)) || (err = push_commit(l, &commit)))
 		goto fail;
 	l->head = commit;
@@ -370,6 +387,78 @@ dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt
 fail:
 	dml_stmt_free(s);
 	return err;
+}
+
+/* Forget everything and replay the ledger as the ref now says. */
+static const struct dml_error *
+reload(struct dml_ledger *l)
+{
+	struct dml_oid head;
+	int exists;
+	const struct dml_error *err;
+
+	dml_state_release(&l->st);
+	dml_state_init(&l->st);
+	l->ncommits = 0;
+	l->has_head = 0;
+	if ((err = dml_repo_ref_read(l->repo, DML_LEDGER_REF, &head, &exists)))
+		return err;
+	if (!exists)
+		return dml_error_fmt(DML_ERR_NOTFOUND, "the ledger ref disappeared");
+	return catch_up(l, &head);
+}
+
+const struct dml_error *
+dml_ledger_batch_begin(struct dml_ledger *l)
+{
+	const struct dml_error *err;
+
+	if (l->batch)
+		return dml_error_fmt(DML_ERR_INTERNAL, "a batch is already open");
+	if (l->flags & DML_LEDGER_NOREPLAY)
+		return dml_error_fmt(DML_ERR_INTERNAL, "ledger opened without replay cannot append");
+	/* Start from the newest head, so the batch is likely to land. */
+	if ((err = reload(l)) || (err = dml_repo_batch_begin(l->repo)))
+		return err;
+	l->batch = 1;
+	l->batch_base = l->head;
+	return NULL;
+}
+
+const struct dml_error *
+dml_ledger_batch_commit(struct dml_ledger *l)
+{
+	const struct dml_error *err, *rerr;
+
+	if (!l->batch)
+		return dml_error_fmt(DML_ERR_INTERNAL, "no batch is open");
+	l->batch = 0;
+	if (dml_oid_equal(&l->head, &l->batch_base))
+		return dml_repo_batch_end(l->repo, 0);	/* nothing appended */
+	if ((err = dml_repo_batch_end(l->repo, 1)) == NULL &&
+	    (err = dml_repo_ref_cas(l->repo, DML_LEDGER_REF, &l->head, &l->batch_base,
+	    "dmlctl: append batch")) == NULL)
+		return NULL;
+	if (err->code == DML_ERR_LOCKED)
+		err = dml_error_fmt(DML_ERR_LOCKED,
+		    "another writer appended while the batch was built; no entry of the batch was added");
+	{
+		struct dml_error keep;
+		dml_error_keep(&keep, err);
+		if ((rerr = reload(l)))
+			return rerr;
+		return dml_error_fmt(keep.code, "%s", keep.msg);
+	}
+}
+
+void
+dml_ledger_batch_abort(struct dml_ledger *l)
+{
+	if (!l->batch)
+		return;
+	l->batch = 0;
+	dml_repo_batch_end(l->repo, 0);
+	(void)reload(l);
 }
 
 const struct dml_error *

@@ -134,6 +134,17 @@ const struct dml_error *dml_ledger_append(struct dml_ledger *l, const struct dml
     struct dml_stmt_builder *b, uint64_t time, struct dml_attachment *att, size_t natt,
     struct dml_stmt **out);
 
+/*
+ * Batches: appends between begin and commit are built and signed in memory
+ * and land together, as one pack and one ref update, or not at all.  If
+ * another writer moved the ledger meanwhile, commit fails with
+ * DML_ERR_LOCKED, nothing of the batch is added, and the ledger reloads.
+ * Entries in an open batch cannot be read back with dml_ledger_read.
+ */
+const struct dml_error *dml_ledger_batch_begin(struct dml_ledger *l);
+const struct dml_error *dml_ledger_batch_commit(struct dml_ledger *l);
+void dml_ledger_batch_abort(struct dml_ledger *l);
+
 /* Read entry `seq` (statement and its commit ID). */
 const struct dml_error *dml_ledger_read(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s,
     struct dml_oid *commit);

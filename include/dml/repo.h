@@ -50,6 +50,15 @@ const char *dml_repo_gitdir(const struct dml_repo *r);
 void dml_oid_hex(char out[DML_OID_HEXLEN + 1], const struct dml_oid *o);
 int dml_oid_equal(const struct dml_oid *a, const struct dml_oid *b);
 
+/*
+ * Batches: between begin and end, objects are written to memory; end with
+ * keep = 1 stores them all as one pack (one file instead of one per object),
+ * keep = 0 drops them.  Objects written in a batch cannot be read back until
+ * it ends.
+ */
+const struct dml_error *dml_repo_batch_begin(struct dml_repo *r);
+const struct dml_error *dml_repo_batch_end(struct dml_repo *r, int keep);
+
 const struct dml_error *dml_repo_blob_write(struct dml_repo *r, struct dml_oid *out,
     const void *p, size_t n);
 /* Read a blob; DML_ERR_NOTFOUND if missing, DML_ERR_VERIFY if not a blob. */

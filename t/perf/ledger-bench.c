@@ -2,8 +2,9 @@
  * ledger-bench.c - helper for t/perf/p0100-ledger.sh.
  *
  *	ledger-bench sigrate <seconds>		Ed25519 verifies/s on one core (libsodium)
- *	ledger-bench append <gitdir> <key-file> <count>
- *						append <count> notes through the library
+ *	ledger-bench append <gitdir> <key-file> <count> [<batch>]
+ *						append <count> notes through the library,
+ *						one ref update per entry, or per <batch>
  *
  * Prints one number per line, for the script to compute ratios from.
  */
@@ -60,7 +61,7 @@ sigrate(double seconds)
 }
 
 static int
-append(const char *gitdir, const char *keyfile, unsigned long count)
+append(const char *gitdir, const char *keyfile, unsigned long count, unsigned long batch)
 {
 	struct dml_repo *repo;
 	struct dml_ledger *l;
@@ -76,12 +77,17 @@ append(const char *gitdir, const char *keyfile, unsigned long count)
 	t0 = now();
 	for (i = 0; i < count; i++) {
 		struct dml_stmt_builder b;
+		if (batch > 1 && i % batch == 0 && (err = dml_ledger_batch_begin(l)))
+			return die(err);
 		dml_stmt_builder_init(&b, "note");
 		snprintf(msg, sizeof(msg), "bench note %lu", i);
 		if ((err = dml_stmt_builder_add(&b, "message", msg)) ||
 		    (err = dml_ledger_append(l, k, &b, 1700000000 + i, NULL, 0, NULL)))
 			return die(err);
 		dml_stmt_builder_release(&b);
+		if (batch > 1 && (i % batch == batch - 1 || i == count - 1) &&
+		    (err = dml_ledger_batch_commit(l)))
+			return die(err);
 		if (i % 10000 == 9999)
 			fprintf(stderr, "\rappended %lu", i + 1);
 	}
@@ -98,8 +104,9 @@ main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "sigrate") == 0)
 		return sigrate(atof(argv[2]));
-	if (argc == 5 && strcmp(argv[1], "append") == 0)
-		return append(argv[2], argv[3], strtoul(argv[4], NULL, 10));
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "append") == 0)
+		return append(argv[2], argv[3], strtoul(argv[4], NULL, 10),
+		    argc == 6 ? strtoul(argv[5], NULL, 10) : 1);
 	fprintf(stderr, "usage: ledger-bench sigrate <seconds> | append <gitdir> <key> <count>\n");
 	return 2;
 }
