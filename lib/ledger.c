@@ -21,7 +21,7 @@
 #define STATEMENT_FILE "statement"
 #define SIGNATURE_FILE "statement.sig"
 #define OBJECTS_DIR "objects"
-#define APPEND_TRIES 100000
+#define APPEND_PATIENCE 30	/* seconds to keep retrying a contended append */
 
 struct dml_ledger {
 	struct dml_repo *repo;
@@ -322,6 +322,28 @@ backoff(unsigned attempt)
 		;
 }
 
+/* Build, check, sign and store one entry on top of the current state. */
+static const struct dml_error *
+build_entry(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt_builder *b,
+    uint64_t time, const struct dml_attachment *att, size_t natt, struct dml_stmt **s,
+    struct dml_oid *commit)
+{
+	const struct dml_error *err;
+
+	b->seq = l->st.seq + 1;
+	memcpy(b->prev, l->st.head, 32);
+	b->author = k->pub;
+	b->time = time;
+	if ((err = dml_stmt_build(s, b)))
+		return err;
+	if ((err = dml_state_check(&l->st, *s)) || (err = match_attachments(*s, att, natt)) ||
+	    (err = write_entry(l->repo, k, *s, &l->head, att, natt, commit))) {
+		dml_stmt_free(*s);
+		*s = NULL;
+	}
+	return err;
+}
+
 const struct dml_error *
 dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt_builder *b,
     uint64_t time, struct dml_attachment *att, size_t natt, struct dml_stmt **out)
@@ -329,6 +351,7 @@ dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt
 	const struct dml_error *err = NULL;
 	struct dml_stmt *s = NULL;
 	struct dml_oid commit, cur;
+	struct timespec start, t;
 	unsigned attempt;
 	int exists;
 
@@ -338,55 +361,47 @@ dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt
 		return dml_error_fmt(DML_ERR_INTERNAL, "ledger opened without replay cannot append");
 	if (l->batch) {
 		/* The ref moves once, at dml_ledger_batch_commit. */
-		b->seq = l->st.seq + 1;
-		memcpy(b->prev, l->st.head, 32);
-		b->author = k->pub;
-		b->time = time;
-		if ((err = dml_stmt_build(&s, b)) || (err = dml_state_check(&l->st, s)) ||
-		    (err = match_attachments(s, att, natt)) ||
-		    (err = write_entry(l->repo, k, s, &l->head, att, natt, &commit)))
-			goto fail;
+		if ((err = build_entry(l, k, b, time, att, natt, &s, &commit)))
+			return err;
 		goto applied;
 	}
-	for (attempt = 0; attempt < APPEND_TRIES; attempt++) {
-		if ((err = dml_repo_ref_read(l->repo, DML_LEDGER_REF, &cur, &exists)))
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (attempt = 0;; attempt++) {
+		/* The first try trusts the known head; the compare-and-swap checks it. */
+		if (attempt > 0) {
+			if ((err = dml_repo_ref_read(l->repo, DML_LEDGER_REF, &cur, &exists)))
+				return err;
+			if (!exists)
+				return dml_error_fmt(DML_ERR_NOTFOUND, "the ledger ref disappeared");
+			if (!dml_oid_equal(&cur, &l->head) && (err = catch_up(l, &cur)))
+				return err;
+		}
+		if ((err = build_entry(l, k, b, time, att, natt, &s, &commit)))
 			return err;
-		if (!exists)
-			return dml_error_fmt(DML_ERR_NOTFOUND, "the ledger ref disappeared");
-		if (!dml_oid_equal(&cur, &l->head) && (err = catch_up(l, &cur)))
-			return err;
-		b->seq = l->st.seq + 1;
-		memcpy(b->prev, l->st.head, 32);
-		b->author = k->pub;
-		b->time = time;
-		if ((err = dml_stmt_build(&s, b)))
-			return err;
-		if ((err = dml_state_check(&l->st, s)) || (err = match_attachments(s, att, natt)) ||
-		    (err = write_entry(l->repo, k, s, &l->head, att, natt, &commit)))
-			goto fail;
 		err = dml_repo_ref_cas(l->repo, DML_LEDGER_REF, &commit, &l->head, "dmlctl: append");
 		if (err == NULL)
 			break;
-		if (err->code != DML_ERR_LOCKED)
-			goto fail;
 		dml_stmt_free(s);
 		s = NULL;
+		if (err->code != DML_ERR_LOCKED)
+			return err;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - start.tv_sec > APPEND_PATIENCE)
+			return dml_error_wrap(err, "gave up after %u attempts in %d s", attempt + 1,
+			    APPEND_PATIENCE);
 		backoff(attempt);
 	}
-	if (err)
-		return dml_error_wrap(err, "gave up after %u attempts", attempt);
 applied:
-	if ((err = dml_state_step(&l->st, s)) || (err = push_commit(l, &commit)))
-		goto fail;
+	if ((err = dml_state_step(&l->st, s)) || (err = push_commit(l, &commit))) {
+		dml_stmt_free(s);
+		return err;
+	}
 	l->head = commit;
 	if (out)
 		*out = s;
 	else
 		dml_stmt_free(s);
 	return NULL;
-fail:
-	dml_stmt_free(s);
-	return err;
 }
 
 /* Forget everything and replay the ledger as the ref now says. */

@@ -1,0 +1,248 @@
+/*
+ * test_ledger.c - appending, batches and verification through the library.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dml/ledger.h"
+
+struct fixture {
+	char dir[64];
+	struct dml_repo *repo;
+	struct dml_key *founder, *other;
+	struct dml_ledger *l;
+};
+
+static void
+key_seed(struct dml_key **k, unsigned char fill)
+{
+	unsigned char seed[32];
+
+	memset(seed, fill, sizeof(seed));
+	assert_null(dml_key_from_seed(k, seed));
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dml_genesis g;
+	struct dml_stmt *s = NULL;
+	char member[DML_KEY_ID_LEN + 64], id[DML_KEY_ID_LEN + 1];
+	const char *mp = member;
+	int created;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "%s", "/tmp/dml-unit-ledger.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_null(dml_repo_init(&f->repo, f->dir, 1, &created));
+	assert_int_equal(created, 1);
+	key_seed(&f->founder, 1);
+	key_seed(&f->other, 2);
+	dml_pubkey_id(id, &f->founder->pub);
+	snprintf(member, sizeof(member), "%s %s", id, dml_default_founder_roles);
+	g.name = "unit";
+	g.members = &mp;
+	g.nmembers = 1;
+	g.rules = dml_default_rules;
+	g.nrules = dml_default_nrules;
+	assert_null(dml_ledger_create(f->repo, f->founder, &g, 1000, &s));
+	assert_int_equal(s->seq, 0);
+	dml_stmt_free(s);
+	assert_null(dml_ledger_open(&f->l, f->repo, 0));
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	dml_ledger_free(f->l);
+	dml_repo_free(f->repo);
+	dml_key_free(f->founder);
+	dml_key_free(f->other);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static const struct dml_error *
+note(struct dml_ledger *l, const struct dml_key *k, const char *msg)
+{
+	struct dml_stmt_builder b;
+	const struct dml_error *err;
+
+	dml_stmt_builder_init(&b, "note");
+	if ((err = dml_stmt_builder_add(&b, "message", msg)) == NULL)
+		err = dml_ledger_append(l, k, &b, 2000, NULL, 0, NULL);
+	dml_stmt_builder_release(&b);
+	return err;
+}
+
+static void
+assert_verifies(struct fixture *f, size_t entries)
+{
+	struct dml_verify_report rep;
+	struct dml_verify_opts o = { 0 };
+
+	assert_null(dml_ledger_verify(f->repo, &o, &rep));
+	assert_int_equal(rep.nentries, entries);
+	assert_int_equal(rep.failed, 0);
+	dml_verify_report_release(&rep);
+}
+
+static void
+test_append_and_verify(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_null(note(f->l, f->founder, "one"));
+	assert_null(note(f->l, f->founder, "two"));
+	assert_int_equal(dml_ledger_count(f->l), 3);
+	assert_verifies(f, 3);
+}
+
+static void
+test_non_member_refused(void **state)
+{
+	struct fixture *f = *state;
+	const struct dml_error *err = note(f->l, f->other, "intruder");
+
+	assert_non_null(err);
+	assert_int_equal(err->code, DML_ERR_DENIED);
+	assert_non_null(strstr(err->msg, "not a member"));
+	assert_int_equal(dml_ledger_count(f->l), 1);
+	assert_verifies(f, 1);
+}
+
+static void
+test_batch_lands_whole(void **state)
+{
+	struct fixture *f = *state;
+	struct dml_ledger *l2;
+	int i;
+
+	assert_null(dml_ledger_batch_begin(f->l));
+	for (i = 0; i < 5; i++)
+		assert_null(note(f->l, f->founder, "batched"));
+	/* Not visible to another reader before the commit. */
+	assert_null(dml_ledger_open(&l2, f->repo, 0));
+	assert_int_equal(dml_ledger_count(l2), 1);
+	dml_ledger_free(l2);
+	assert_null(dml_ledger_batch_commit(f->l));
+	assert_int_equal(dml_ledger_count(f->l), 6);
+	assert_verifies(f, 6);
+}
+
+static void
+test_batch_conflict_adds_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct dml_ledger *l2;
+	const struct dml_error *err;
+
+	assert_null(dml_ledger_open(&l2, f->repo, 0));
+	assert_null(dml_ledger_batch_begin(f->l));
+	assert_null(note(f->l, f->founder, "batched 1"));
+	assert_null(note(f->l, f->founder, "batched 2"));
+	assert_null(note(l2, f->founder, "meanwhile"));
+	err = dml_ledger_batch_commit(f->l);
+	assert_non_null(err);
+	assert_int_equal(err->code, DML_ERR_LOCKED);
+	/* Reloaded: it sees the other writer's entry, none of its own batch. */
+	assert_int_equal(dml_ledger_count(f->l), 2);
+	assert_null(note(f->l, f->founder, "after"));
+	assert_int_equal(dml_ledger_count(f->l), 3);
+	dml_ledger_free(l2);
+	assert_verifies(f, 3);
+}
+
+static void
+test_batch_abort(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_null(dml_ledger_batch_begin(f->l));
+	assert_null(note(f->l, f->founder, "dropped"));
+	dml_ledger_batch_abort(f->l);
+	assert_int_equal(dml_ledger_count(f->l), 1);
+	assert_null(note(f->l, f->founder, "kept"));
+	assert_verifies(f, 2);
+}
+
+static void
+test_attachments_must_match(void **state)
+{
+	struct fixture *f = *state;
+	struct dml_stmt_builder b;
+	struct dml_attachment a = { "payload", 7, { 0 } }, other = { "other", 5, { 0 } };
+	char id[DML_ID_LEN + 1];
+	const struct dml_error *err;
+
+	dml_attachment_hash(&a);
+	dml_attachment_hash(&other);
+	dml_id_format(id, a.id);
+	dml_stmt_builder_init(&b, "note");
+	assert_null(dml_stmt_builder_add(&b, "message", "with object"));
+	assert_null(dml_stmt_builder_add(&b, "object", id));
+	err = dml_ledger_append(f->l, f->founder, &b, 3000, &other, 1, NULL);
+	assert_non_null(err);
+	assert_int_equal(err->code, DML_ERR_USAGE);
+	err = dml_ledger_append(f->l, f->founder, &b, 3000, NULL, 0, NULL);
+	assert_non_null(err);
+	assert_null(dml_ledger_append(f->l, f->founder, &b, 3000, &a, 1, NULL));
+	dml_stmt_builder_release(&b);
+	assert_verifies(f, 2);
+}
+
+static void
+test_revocation_is_forward_only(void **state)
+{
+	struct fixture *f = *state;
+	struct dml_stmt_builder b;
+	char id[DML_KEY_ID_LEN + 1];
+	const struct dml_error *err;
+
+	dml_pubkey_id(id, &f->other->pub);
+	dml_stmt_builder_init(&b, "key.add");
+	assert_null(dml_stmt_builder_add(&b, "key", id));
+	assert_null(dml_stmt_builder_add(&b, "roles", "member"));
+	assert_null(dml_ledger_append(f->l, f->founder, &b, 3000, NULL, 0, NULL));
+	dml_stmt_builder_release(&b);
+	assert_null(note(f->l, f->other, "before revocation"));
+	dml_stmt_builder_init(&b, "key.revoke");
+	assert_null(dml_stmt_builder_add(&b, "key", id));
+	assert_null(dml_ledger_append(f->l, f->founder, &b, 3000, NULL, 0, NULL));
+	dml_stmt_builder_release(&b);
+	err = note(f->l, f->other, "after revocation");
+	assert_non_null(err);
+	assert_int_equal(err->code, DML_ERR_DENIED);
+	assert_non_null(strstr(err->msg, "revoked"));
+	assert_verifies(f, 4);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_append_and_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_member_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_lands_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_conflict_adds_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_abort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attachments_must_match, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocation_is_forward_only, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
