@@ -75,24 +75,34 @@ dml_buf_adds(struct dml_buf *b, const char *s)
 }
 
 const struct dml_error *
-dml_buf_addf(struct dml_buf *b, const char *fmt, ...)
+dml_buf_vaddf(struct dml_buf *b, const char *fmt, va_list ap)
 {
 	const struct dml_error *err;
-	va_list ap;
+	va_list cp;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
 	if (n < 0)
 		return dml_error_fmt(DML_ERR_INTERNAL, "cannot format text");
 	if ((err = dml_buf_grow(b, (size_t)n)))
 		return err;
-	va_start(ap, fmt);
 	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	b->len += (size_t)n;
 	return NULL;
+}
+
+const struct dml_error *
+dml_buf_addf(struct dml_buf *b, const char *fmt, ...)
+{
+	const struct dml_error *err;
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = dml_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+	return err;
 }
 
 const struct dml_error *

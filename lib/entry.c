@@ -510,17 +510,12 @@ dml_stmt_builder_addf(struct dml_stmt_builder *b, const char *name, const char *
 	struct dml_buf v = DML_BUF_INIT;
 	const struct dml_error *err;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	err = dml_buf_vaddf(&v, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (err = dml_buf_grow(&v, (size_t)n)) != NULL)
-		return dml_error_nomem();
-	va_start(ap, fmt);
-	vsnprintf((char *)v.data, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	err = dml_stmt_builder_add(b, name, (const char *)v.data);
+	if (err == NULL)
+		err = dml_stmt_builder_add(b, name, v.data ? (const char *)v.data : "");
 	dml_buf_release(&v);
 	return err;
 }

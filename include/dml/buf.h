@@ -8,6 +8,7 @@
 #ifndef DML_BUF_H
 #define DML_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,8 @@ const struct dml_error *dml_buf_add(struct dml_buf *b, const void *p, size_t n);
 const struct dml_error *dml_buf_adds(struct dml_buf *b, const char *s);
 const struct dml_error *dml_buf_addf(struct dml_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+const struct dml_error *dml_buf_vaddf(struct dml_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* SSH wire encoding (RFC 4251): uint32 big-endian, and length-prefixed strings. */
 const struct dml_error *dml_buf_add_u32(struct dml_buf *b, uint32_t v);
 const struct dml_error *dml_buf_add_sshstr(struct dml_buf *b, const void *p, size_t n);
