@@ -73,6 +73,9 @@ struct verb {
 };
 int run_verb(struct ctx *ctx, const char *noun, const struct verb *verbs, int argc, char **argv);
 
+/* Roles as a statement wants them: sorted, without repeats.  NULL if invalid. */
+const char *normalize_roles(const char *in, char *out, size_t n);
+
 /* Print "error: <msg>" and return the exit status the error stands for. */
 int report(const struct dml_error *err);
 /* Print "error: <fmt>" and return EXIT_USAGE. */

@@ -15,6 +15,41 @@
 
 #define PASS_MAX 1024
 
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *
+normalize_roles(const char *in, char *out, size_t n)
+{
+	char copy[1024], *parts[DML_MAX_ROLES], *p, *comma;
+	size_t np = 0, i, used = 0;
+
+	if (strlen(in) >= sizeof(copy) || n == 0)
+		return NULL;
+	memcpy(copy, in, strlen(in) + 1);
+	for (p = copy; p; p = comma ? comma + 1 : NULL) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma = '\0';
+		if (!dml_value_valid(DML_V_TOKEN, p, strlen(p)) || np == DML_MAX_ROLES)
+			return NULL;
+		parts[np++] = p;
+	}
+	qsort(parts, np, sizeof(*parts), str_cmp);
+	out[0] = '\0';
+	for (i = 0; i < np; i++) {
+		if (i > 0 && strcmp(parts[i], parts[i - 1]) == 0)
+			continue;
+		used += (size_t)snprintf(out + used, used < n ? n - used : 0, "%s%s",
+		    used ? "," : "", parts[i]);
+		if (used >= n)
+			return NULL;
+	}
+	return out;
+}
+
 int
 report(const struct dml_error *err)
 {
@@ -359,7 +394,7 @@ append_entry(struct ctx *ctx, struct dml_stmt_builder *b, struct dml_attachment 
 	dml_id_format(id, s->id);
 	if (ctx->json)
 		rc = json_print(json_stmt(s));
-	else
+	else if (!ctx->quiet)
 		printf("%s #%llu %s\n", s->type->name, (unsigned long long)s->seq, id);
 done:
 	dml_key_free(k);

@@ -126,9 +126,9 @@ unknown_command(const char *name)
 int
 cmd_help(struct ctx *ctx, int argc, char **argv)
 {
-	static const char *const usage[] = { "dmlctl help [<command>]", NULL };
+	static const char *const usage[] = { "dmlctl help [<command> | entry]", NULL };
 	struct opt opts[] = { { OPT_END } };
-	char page[128], path[4096];
+	char page[128], path[4096], section = '1';
 	const struct command *c;
 	struct stat st;
 	pid_t pid;
@@ -145,7 +145,10 @@ cmd_help(struct ctx *ctx, int argc, char **argv)
 		return usage_error("'help' takes one command name");
 	if (strcmp(argv[0], "dmlctl") == 0)
 		snprintf(page, sizeof(page), "dmlctl");
-	else {
+	else if (strcmp(argv[0], "entry") == 0) {
+		snprintf(page, sizeof(page), "dmlctl-entry");	/* the statement format */
+		section = '5';
+	} else {
 		for (c = commands; c->name; c++)
 			if (strcmp(c->name, argv[0]) == 0)
 				break;
@@ -156,13 +159,13 @@ cmd_help(struct ctx *ctx, int argc, char **argv)
 	fflush(stdout);
 	path[0] = '\0';
 #ifdef DML_SRCDOCDIR
-	snprintf(path, sizeof(path), "%s/%s.1", DML_SRCDOCDIR, page);
+	snprintf(path, sizeof(path), "%s/%s.%c", DML_SRCDOCDIR, page, section);
 	if (stat(path, &st) != 0)
 		path[0] = '\0';
 #endif
 	if (path[0] == '\0') {
 #ifdef DML_MANDIR
-		snprintf(path, sizeof(path), "%s/man1/%s.1", DML_MANDIR, page);
+		snprintf(path, sizeof(path), "%s/man%c/%s.%c", DML_MANDIR, section, page, section);
 		if (stat(path, &st) != 0)
 #endif
 			snprintf(path, sizeof(path), "%s", page);

@@ -1,7 +1,6 @@
 /*
  * init.c - dmlctl init: create or adopt a repository and write the genesis.
  */
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,27 @@ rule_from_arg(const char *arg, char *out, size_t n)
 	return 0;
 }
 
+/* The last component of a directory, without ".git": hub.git -> hub, x/.git -> x. */
+static const char *
+default_name(const char *path, char *buf, size_t n)
+{
+	char *base, *end;
+	size_t len;
+
+	if (realpath(path, buf) == NULL)
+		snprintf(buf, n, "%s", path);
+	len = strlen(buf);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if (len > 5 && strcmp(buf + len - 5, "/.git") == 0)
+		buf[len -= 5] = '\0';
+	base = (end = strrchr(buf, '/')) ? end + 1 : buf;
+	len = strlen(base);
+	if (len > 4 && strcmp(base + len - 4, ".git") == 0)
+		base[len - 4] = '\0';
+	return *base ? base : "ledger";
+}
+
 int
 cmd_init(struct ctx *ctx, int argc, char **argv)
 {
@@ -54,7 +74,9 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 	struct dml_genesis g;
 	const struct dml_error *err = NULL;
 	char member[DML_KEY_ID_LEN + 600], (*rules)[160] = NULL, keyid[DML_KEY_ID_LEN + 1];
-	char fp[DML_KEY_FP_LEN + 1], id[DML_ID_LEN + 1], dirname_buf[PATH_MAX], *base;
+	char fp[DML_KEY_FP_LEN + 1], id[DML_ID_LEN + 1], dirname_buf[PATH_MAX];
+	char rolebuf[1024];
+	const char *dir = getenv("DMLCTL_DIR");
 	const char *member_p, **rule_p = NULL;
 	uint64_t now;
 	size_t i;
@@ -67,9 +89,8 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 	}
 	if (roles == NULL)
 		roles = dml_default_founder_roles;
-	if (!dml_value_valid(DML_V_ROLES, roles, strlen(roles))) {
-		rc = usage_error("--founder-roles '%s': expected roles like 'admin,member' in "
-		    "increasing order", roles);
+	if ((roles = normalize_roles(roles, rolebuf, sizeof(rolebuf))) == NULL) {
+		rc = usage_error("--founder-roles: expected comma-separated roles of [a-z0-9._-]");
 		goto done;
 	}
 	if (allow.n > 0) {
@@ -86,34 +107,31 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 			rule_p[i] = rules[i];
 		}
 	}
-	if ((err = now_seconds(&now)))
-		goto done;
-	/* The key first, so a missing key or passphrase leaves nothing behind. */
-	if (n == 1 ? dml_repo_open_path(&ctx->repo, argv[0]) == NULL :
+	if (n == 1)
+		dir = argv[0];
+	else if (dir != NULL && *dir == '\0')
+		dir = NULL;
+	/* An existing repository is adopted, found as every command finds it. */
+	if (dir ? dml_repo_open_path(&ctx->repo, dir) == NULL :
 	    dml_repo_discover(&ctx->repo, NULL) == NULL)
 		repo = ctx->repo;
-	if ((err = ctx_signing_key(ctx, &key)))
-		goto done;
-	if (repo == NULL) {
-		dml_repo_free(ctx->repo);	/* a repository found only for its config */
-		ctx->repo = NULL;
-		if ((err = dml_repo_init(&repo, n == 1 ? argv[0] : ".", bare, &created)))
-			goto done;
-		ctx->repo = repo;
-	}
-	if (name == NULL) {
-		const char *d = n == 1 ? argv[0] : ".";
-		if (realpath(d, dirname_buf) == NULL)
-			snprintf(dirname_buf, sizeof(dirname_buf), "%s", d);
-		base = basename(dirname_buf);
-		name = (base && *base && strcmp(base, "/") != 0) ? base : "ledger";
-		if (strcmp(name, ".git") == 0)
-			name = "ledger";
-	}
+	/* Name, key and passphrase are settled before anything is created. */
+	if (name == NULL)
+		name = default_name(repo ? (dml_repo_workdir(repo) ? dml_repo_workdir(repo) :
+		    dml_repo_gitdir(repo)) : dir ? dir : ".", dirname_buf, sizeof(dirname_buf));
 	if (!dml_value_valid(DML_V_TEXT, name, strlen(name))) {
 		rc = usage_error("ledger name '%s' must be printable text without leading or trailing "
 		    "spaces", name);
 		goto done;
+	}
+	if ((err = now_seconds(&now)) || (err = ctx_signing_key(ctx, &key)))
+		goto done;
+	if (repo == NULL) {
+		dml_repo_free(ctx->repo);	/* a repository found only for its config */
+		ctx->repo = NULL;
+		if ((err = dml_repo_init(&repo, dir ? dir : ".", bare, &created)))
+			goto done;
+		ctx->repo = repo;
 	}
 	dml_pubkey_id(keyid, &key->pub);
 	snprintf(member, sizeof(member), "%s %s", keyid, roles);
@@ -131,7 +149,7 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 		rc = json_print(json_pack("{s:s, s:s, s:b, s:s, s:s, s:o}", "repository",
 		    dml_repo_gitdir(repo), "name", name, "created", created, "founder", keyid,
 		    "fingerprint", fp, "genesis", json_stmt(genesis)));
-	} else {
+	} else if (!ctx->quiet) {
 		printf("%s dmlctl ledger '%s' in %s\n", created ? "Initialized" : "Adopted", name,
 		    dml_repo_gitdir(repo));
 		printf("founder  %s\n         %s\ngenesis  %s\n", keyid, fp, id);

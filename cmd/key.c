@@ -51,7 +51,7 @@ key_generate(struct ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		rc = json_print(json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", name, "id", id,
 		    "fingerprint", fp, "encrypted", !nopass, "path", (const char *)dir.data));
-	else
+	else if (!ctx->quiet)
 		printf("Generated key '%s' (%s) in %s\n%s\n%s\n", name,
 		    nopass ? "unencrypted" : "encrypted", dir.data, id, fp);
 done:
@@ -119,7 +119,7 @@ key_import(struct ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		rc = json_print(json_pack("{s:s, s:s, s:s, s:b}", "name", name, "id", id,
 		    "fingerprint", fp, "encrypted", !nopass));
-	else
+	else if (!ctx->quiet)
 		printf("Imported key '%s' (%s)\n%s\n%s\n", name, nopass ? "unencrypted" : "encrypted",
 		    id, fp);
 done:
@@ -239,7 +239,7 @@ resolve_public(struct ctx *ctx, const char *spec, struct dml_pubkey *pk)
 	const struct dml_state *st;
 	size_t i;
 
-	if (err == NULL || strchr(spec, '/') || strchr(spec, ' '))
+	if (err == NULL || strncmp(spec, "ssh-ed25519 ", 12) == 0 || strncmp(spec, "ed25519:", 8) == 0)
 		return err;
 	if ((st = maybe_state(ctx)) != NULL)
 		for (i = 0; i < st->nmembers; i++)
@@ -325,6 +325,7 @@ key_add(struct ctx *ctx, int argc, char **argv)
 	static const char *const usage[] = {
 		"dmlctl key add [-k <key>] [--role <roles>] [--name <label>] <public-key>", NULL };
 	const char *roles = "member", *name = NULL;
+	char rolebuf[1024];
 	struct opt opts[] = {
 		OPT_KEY(&ctx->keyspec),
 		{ OPT_STRING, 0, "role", "<roles>", "comma-separated roles (default: member)", &roles },
@@ -343,9 +344,8 @@ key_add(struct ctx *ctx, int argc, char **argv)
 	if (n != 1)
 		return usage_error("'key add' takes one public key (a .pub file, an ssh-ed25519 "
 		    "line, a key ID or a key name)");
-	if (!dml_value_valid(DML_V_ROLES, roles, strlen(roles)))
-		return usage_error("--role '%s': expected roles of [a-z0-9._-], comma-separated, in "
-		    "increasing order", roles);
+	if ((roles = normalize_roles(roles, rolebuf, sizeof(rolebuf))) == NULL)
+		return usage_error("--role: expected comma-separated roles of [a-z0-9._-]");
 	if (name && !dml_value_valid(DML_V_TEXT, name, strlen(name)))
 		return usage_error("--name '%s': expected printable text without leading or trailing "
 		    "spaces", name);

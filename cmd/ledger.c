@@ -167,9 +167,10 @@ ledger_verify(struct ctx *ctx, int argc, char **argv)
 	if ((err = dml_ledger_verify(repo, &vo, &rep)))
 		return report(err);
 	if (from >= rep.nentries && rep.nentries > 0) {
+		size_t count = rep.nentries;
 		dml_verify_report_release(&rep);
 		return usage_error("--from %llu: the ledger has only %zu entries",
-		    (unsigned long long)from, rep.nentries);
+		    (unsigned long long)from, count);
 	}
 	if (ctx->json) {
 		json_t *o = json_object(), *arr = json_array();
@@ -260,7 +261,7 @@ ledger_note(struct ctx *ctx, int argc, char **argv)
 	struct dml_buf *data = NULL;
 	const struct dml_error *err = NULL;
 	char id[DML_ID_LEN + 1];
-	size_t i;
+	size_t i, j;
 	int n, rc = 0;
 
 	if ((n = parse_options(argc, argv, opts, usage)) < 0)
@@ -288,6 +289,12 @@ ledger_note(struct ctx *ctx, int argc, char **argv)
 		att[i].data = data[i].data;
 		att[i].len = data[i].len;
 		dml_attachment_hash(&att[i]);
+		for (j = 0; j < i; j++)
+			if (memcmp(att[j].id, att[i].id, 32) == 0) {
+				rc = usage_error("--attach '%s': the same content as '%s' is attached "
+				    "already", files.v[i], files.v[j]);
+				goto done;
+			}
 		dml_id_format(id, att[i].id);
 		if ((err = dml_stmt_builder_add(&b, "object", id)))
 			goto done;

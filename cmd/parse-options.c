@@ -133,6 +133,7 @@ parse_options(int argc, char **argv, const struct opt *opts, const char *const *
 		}
 		/* Short options, possibly bundled: -qk name, -kname. */
 		for (a++; *a; a++) {
+			char shown[3] = { '-', *a, '\0' };
 			for (o = opts; o && o->type != OPT_END; o++)
 				if (o->short_name == *a)
 					break;
@@ -145,14 +146,14 @@ parse_options(int argc, char **argv, const struct opt *opts, const char *const *
 				continue;
 			}
 			if (a[1]) {
-				if (set_value(o, a + 1, "-") != 0)
+				if (set_value(o, a + 1, shown) != 0)
 					goto bad;
 			} else {
 				if (i + 1 >= argc) {
 					fprintf(stderr, "error: switch '%c' requires a value\n", *a);
 					goto bad;
 				}
-				if (set_value(o, argv[++i], "-") != 0)
+				if (set_value(o, argv[++i], shown) != 0)
 					goto bad;
 			}
 			break;

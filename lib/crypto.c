@@ -63,6 +63,9 @@ dml_randombytes(void *p, size_t n)
 void *
 dml_secret_alloc(size_t n)
 {
+	/* sodium_malloc() aborts the process when sodium_init() has not run. */
+	if (dml_crypto_init() != NULL)
+		return NULL;
 	return sodium_malloc(n);
 }
 
@@ -134,8 +137,11 @@ int
 dml_pwhash_limits_ok(uint64_t opslimit, uint64_t memlimit)
 {
 	/* Refuse files that would make us spin or allocate without bound. */
-	return opslimit >= crypto_pwhash_OPSLIMIT_MIN && opslimit <= 64 &&
-	    memlimit >= crypto_pwhash_MEMLIMIT_MIN && memlimit <= (uint64_t)4 << 30;
+	/* At most libsodium's "sensitive" cost: 4 passes over 1 GiB. */
+	return opslimit >= crypto_pwhash_OPSLIMIT_MIN &&
+	    opslimit <= crypto_pwhash_OPSLIMIT_SENSITIVE &&
+	    memlimit >= crypto_pwhash_MEMLIMIT_MIN &&
+	    memlimit <= crypto_pwhash_MEMLIMIT_SENSITIVE;
 }
 
 const struct dml_error *

@@ -245,6 +245,12 @@ write_object(struct dml_repo *r, struct dml_oid *out, const void *p, size_t n, g
 	return NULL;
 }
 
+const char *
+dml_repo_workdir(const struct dml_repo *r)
+{
+	return git_repository_workdir(r->git);
+}
+
 const struct dml_error *
 dml_repo_batch_begin(struct dml_repo *r)
 {

@@ -268,22 +268,28 @@ dml_keystore_resolve(const char *spec, struct dml_buf *path)
 {
 	struct dml_buf dir = DML_BUF_INIT;
 	const struct dml_error *err;
+	struct stat st;
 
 	dml_buf_reset(path);
 	if (*spec == '\0')
 		return dml_error_fmt(DML_ERR_USAGE, "empty key name");
-	if (strchr(spec, '/') || access(spec, F_OK) == 0)
+	if (strchr(spec, '/'))
+		return dml_buf_adds(path, spec);
+	/* A key name wins over a file of the same name in the working directory. */
+	if (dml_key_name_valid(spec)) {
+		if ((err = dml_keydir(&dir)))
+			return err;
+		err = dml_buf_addf(path, "%s/%s.key", dir.data, spec);
+		dml_buf_release(&dir);
+		if (err || access((const char *)path->data, F_OK) == 0)
+			return err;
+		dml_buf_reset(path);
+	}
+	if (stat(spec, &st) == 0 && S_ISREG(st.st_mode))
 		return dml_buf_adds(path, spec);
 	if (!dml_key_name_valid(spec))
-		return dml_error_fmt(DML_ERR_USAGE, "invalid key name '%s'", spec);
-	if ((err = dml_keydir(&dir)))
-		return err;
-	err = dml_buf_addf(path, "%s/%s.key", dir.data, spec);
-	dml_buf_release(&dir);
-	if (err == NULL && access((const char *)path->data, F_OK) != 0)
-		err = dml_error_fmt(DML_ERR_NOTFOUND, "no key named '%s' (see 'dmlctl key list')",
-		    spec);
-	return err;
+		return dml_error_fmt(DML_ERR_USAGE, "invalid key name '%s' and no such file", spec);
+	return dml_error_fmt(DML_ERR_NOTFOUND, "no key named '%s' (see 'dmlctl key list')", spec);
 }
 
 const struct dml_error *

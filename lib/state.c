@@ -193,7 +193,8 @@ genesis_check(const struct dml_state *st, const struct dml_stmt *s)
 {
 	size_t i = 0;
 	const struct dml_field *f;
-	int author_listed = 0;
+	int author_listed = 0, have_prev = 0;
+	struct dml_pubkey prev;
 
 	(void)st;
 	while ((f = dml_stmt_next(s, "member", &i)) != NULL) {
@@ -204,6 +205,19 @@ genesis_check(const struct dml_state *st, const struct dml_stmt *s)
 		dml_pubkey_parse_id(&k, p, n);
 		if (memcmp(k.pk, s->author.pk, DML_PUBKEY_LEN) == 0)
 			author_listed = 1;
+		/*
+		 * Values are sorted and keys fixed-length, so a key listed twice
+		 * (with other roles) is on adjacent lines.  Two members with one
+		 * key would make revoking it revoke only one of them.
+		 */
+		if (have_prev && memcmp(k.pk, prev.pk, DML_PUBKEY_LEN) == 0) {
+			char id[DML_KEY_ID_LEN + 1];
+			dml_pubkey_id(id, &k);
+			return dml_error_fmt(DML_ERR_VERIFY, "genesis lists key '%s' more than once",
+			    id);
+		}
+		prev = k;
+		have_prev = 1;
 	}
 	if (!author_listed)
 		return dml_error_fmt(DML_ERR_VERIFY, "genesis author is not among its members");

@@ -42,6 +42,10 @@ export HOME XDG_CONFIG_HOME DMLCTL_KEYS GIT_CONFIG_NOSYSTEM GIT_AUTHOR_NAME GIT_
 	GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
 unset DMLCTL_DIR DMLCTL_KEY DMLCTL_PASSPHRASE_FILE DMLCTL_TIME GIT_DIR GIT_WORK_TREE \
 	GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_CEILING_DIRECTORIES
+# The trash directory lies inside dmlctl's own work tree: repository discovery
+# (git's and dmlctl's) stops at t/, so no test can reach that repository.
+GIT_CEILING_DIRECTORIES=$TEST_DIRECTORY
+export GIT_CEILING_DIRECTORIES
 git config --global init.defaultBranch main
 git config --global user.name 'A U Thor'
 git config --global user.email 'author@example.com'

@@ -46,6 +46,8 @@ const struct dml_error *dml_repo_init(struct dml_repo **out, const char *path, i
 void dml_repo_free(struct dml_repo *r);
 /* The git directory (with a trailing slash). */
 const char *dml_repo_gitdir(const struct dml_repo *r);
+/* The work tree (with a trailing slash), or NULL for a bare repository. */
+const char *dml_repo_workdir(const struct dml_repo *r);
 
 void dml_oid_hex(char out[DML_OID_HEXLEN + 1], const struct dml_oid *o);
 int dml_oid_equal(const struct dml_oid *a, const struct dml_oid *b);
