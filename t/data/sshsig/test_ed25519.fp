@@ -1,0 +1,1 @@
+256 SHA256:z91Oi0G6xI9HmMa3rn2L+uGfgEhhyIQSokFry6DAlhI test (ED25519)
