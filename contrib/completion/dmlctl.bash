@@ -1,0 +1,212 @@
+# bash completion for dmlctl
+#
+# Install as <prefix>/share/bash-completion/completions/dmlctl (make install
+# does), or source this file from ~/.bashrc.
+#
+# Nothing about dmlctl's commands is written down here; the binary is asked:
+#
+#   dmlctl --dmlctl-completion-helper                   the commands
+#   dmlctl <command> --dmlctl-completion-helper         the verbs, or, for a
+#                                                       command without verbs,
+#                                                       its long options
+#   dmlctl <command> <verb> --dmlctl-completion-helper  the verb's long options
+#
+# and an option takes a value when its line in the -h text shows a
+# placeholder ("-k, --key <key>").  So a command, verb or option added to
+# dmlctl completes without touching this file.  Values of -k/--key complete
+# to the names that 'dmlctl key list' prints, -C and directories to
+# directories, files to files.
+
+# Run the dmlctl being completed, quietly.
+_dmlctl_run()
+{
+	"$_dmlctl_bin" "$@" 2>/dev/null </dev/null
+}
+
+# Options from the -h text of "dmlctl [<command> [<verb>]]", one per line:
+# all of them, or with "value" as $1 only those that take a value.
+_dmlctl_help_opts()
+{
+	local want=$1 line left name
+	shift
+	while IFS= read -r line; do
+		line=${line#"${line%%[![:space:]]*}"}
+		[[ $line == -* ]] || continue
+		left=${line%%  *}
+		if [[ $want == value ]]; then
+			[[ $left == *'<'* ]] || continue
+		fi
+		left=${left%%<*}
+		for name in ${left//,/ }; do
+			printf '%s\n' "$name"
+		done
+	done < <(_dmlctl_run "$@" -h)
+}
+
+# The names of the keys in the key directory.
+_dmlctl_key_names()
+{
+	local name rest
+	while read -r name rest; do
+		[[ -n $name ]] && printf '%s\n' "$name"
+	done < <(_dmlctl_run key list)
+}
+
+# COMPREPLY from a list of words, matched against $cur.
+_dmlctl_words()
+{
+	local IFS=$' \t\n'
+	mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur")
+}
+
+_dmlctl_files()
+{
+	compopt -o filenames 2>/dev/null
+	mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+}
+
+_dmlctl_dirs()
+{
+	compopt -o filenames 2>/dev/null
+	mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+}
+
+# Complete the value of option $1 (the word before the value).
+_dmlctl_value()
+{
+	case $1 in
+	-k | --key) _dmlctl_words "$(_dmlctl_key_names)" ;;
+	-C) _dmlctl_dirs ;;
+	--attach) _dmlctl_files ;;
+	*) COMPREPLY=() ;;
+	esac
+}
+
+_dmlctl()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=''
+	local _dmlctl_bin=${COMP_WORDS[0]}
+	local i word cmd='' verb='' helper opt='' vopts
+	local -a args=()
+
+	COMPREPLY=()
+	# A literal ~/ as typed: the shell has not expanded it in COMP_WORDS.
+	# shellcheck disable=SC2088
+	[[ $_dmlctl_bin == '~/'* ]] && _dmlctl_bin=$HOME/${_dmlctl_bin#'~/'}
+	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+
+	# "--opt=value": bash splits at '=' when it is in COMP_WORDBREAKS.
+	if [[ $cur == = ]]; then
+		opt=$prev
+		cur=
+	elif [[ $prev == = ]] && ((COMP_CWORD > 1)); then
+		opt=${COMP_WORDS[COMP_CWORD - 2]}
+	elif [[ $cur == --*=* ]]; then
+		opt=${cur%%=*}
+		cur=${cur#*=}
+	fi
+
+	# Global options, then the command.
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		word=${COMP_WORDS[i]}
+		case $word in
+		-C) ((i++)) ;;
+		-*) ;;
+		*)
+			cmd=$word
+			break
+			;;
+		esac
+	done
+
+	if [[ -z $cmd ]]; then
+		if [[ -n $opt ]]; then
+			_dmlctl_value "$opt"
+		elif [[ $prev == -C ]]; then
+			_dmlctl_dirs
+		elif [[ $cur == -* ]]; then
+			_dmlctl_words "$(_dmlctl_help_opts all)"
+		else
+			_dmlctl_words "$(_dmlctl_run --dmlctl-completion-helper)"
+		fi
+		return 0
+	fi
+
+	# The verb, for commands that have verbs.
+	helper=$(_dmlctl_run "$cmd" --dmlctl-completion-helper)
+	if [[ -n ${helper//[[:space:]]/} && $helper != -* ]]; then
+		for ((i++; i < COMP_CWORD; i++)); do
+			word=${COMP_WORDS[i]}
+			if [[ $word != -* ]]; then
+				verb=$word
+				break
+			fi
+		done
+		if [[ -z $verb ]]; then
+			if [[ $cur == -* ]]; then
+				_dmlctl_words "--help"
+			else
+				_dmlctl_words "$helper"
+			fi
+			return 0
+		fi
+		helper=$(_dmlctl_run "$cmd" "$verb" --dmlctl-completion-helper)
+	fi
+
+	if [[ -n $opt ]]; then
+		_dmlctl_value "$opt"
+		return 0
+	fi
+
+	# The arguments so far, skipping options and the values they take.
+	vopts=" $(_dmlctl_help_opts value "$cmd" ${verb:+"$verb"} | tr '\n' ' ') "
+	for ((i++; i < COMP_CWORD; i++)); do
+		word=${COMP_WORDS[i]}
+		if [[ $word == -- ]]; then
+			for ((i++; i < COMP_CWORD; i++)); do
+				args+=("${COMP_WORDS[i]}")
+			done
+			break
+		elif [[ $word == -* ]]; then
+			[[ $vopts == *" $word "* ]] && ((i++))
+		elif [[ $word != = ]]; then
+			args+=("$word")
+		fi
+	done
+
+	if [[ $vopts == *" $prev "* ]]; then
+		_dmlctl_value "$prev"
+		return 0
+	fi
+	if [[ $cur == -* ]]; then
+		_dmlctl_words "$helper --help"
+		return 0
+	fi
+
+	# Positional arguments.
+	case $cmd${verb:+ $verb} in
+	help)
+		((${#args[@]} == 0)) && _dmlctl_words "dmlctl $(_dmlctl_run --dmlctl-completion-helper)"
+		;;
+	init)
+		((${#args[@]} == 0)) && _dmlctl_dirs
+		;;
+	'key show' | 'key export' | 'key revoke')
+		((${#args[@]} == 0)) && _dmlctl_words "$(_dmlctl_key_names)"
+		;;
+	'key add')
+		if ((${#args[@]} == 0)); then
+			local -a names
+			mapfile -t names < <(compgen -W "$(_dmlctl_key_names)" -- "$cur")
+			_dmlctl_files
+			COMPREPLY+=("${names[@]}")
+		fi
+		;;
+	'key import')
+		((${#args[@]} == 0)) && _dmlctl_files
+		;;
+	esac
+	return 0
+}
+
+complete -F _dmlctl dmlctl

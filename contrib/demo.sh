@@ -1,0 +1,323 @@
+#!/bin/sh
+#
+# demo.sh - three parties share one signed ledger; run by 'make demo'.
+#
+# A coordinator founds a ledger in a bare repository that serves as the
+# parties' meeting point, and makes two hospitals members.  Each hospital
+# keeps its own key and its own clone, records signed notes with files
+# attached, and pushes them with plain git.  One hospital's key is revoked
+# and its next note is refused.  Then an outsider with no key at all checks
+# everything twice: with 'dmlctl ledger verify', and with stock
+# 'git verify-commit'.  Last, someone rewrites history in a copy, and the
+# verification names the forged entry.
+#
+# Everything happens in a new temporary directory, which is kept for you to
+# explore.  No configuration of yours is read or changed: HOME points into
+# that directory too.  Run it from the top of the source tree after 'make',
+# or with dmlctl on PATH.
+
+set -eu
+
+# ---------------------------------------------------------------------------
+# Set-up
+
+if [ -n "${DMLCTL_BUILD_DIR:-}" ] && [ -x "$DMLCTL_BUILD_DIR/dmlctl" ]; then
+	DMLCTL=$DMLCTL_BUILD_DIR/dmlctl
+elif [ -x ./dmlctl ]; then
+	DMLCTL=$(pwd)/dmlctl
+elif command -v dmlctl >/dev/null 2>&1; then
+	DMLCTL=$(command -v dmlctl)
+else
+	echo "demo: no dmlctl here or on PATH; run 'make demo' in the source tree" >&2
+	exit 1
+fi
+command -v git >/dev/null 2>&1 || {
+	echo "demo: git is needed (sudo apt-get install -y git)" >&2
+	exit 1
+}
+
+dmlctl() {
+	"$DMLCTL" "$@"
+}
+
+unset DMLCTL_DIR DMLCTL_KEY DMLCTL_KEYS DMLCTL_PASSPHRASE_FILE DMLCTL_TIME \
+	GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY \
+	GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_COMMON_DIR GIT_CEILING_DIRECTORIES
+umask 077
+demo=$(mktemp -d "${TMPDIR:-/tmp}/dmlctl-demo.XXXXXX")
+HOME=$demo/home
+XDG_CONFIG_HOME=$HOME/.config
+GIT_CONFIG_NOSYSTEM=1
+GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@example.invalid
+GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@example.invalid
+export HOME XDG_CONFIG_HOME GIT_CONFIG_NOSYSTEM GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL \
+	GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
+mkdir -p "$HOME" "$demo/mail" "$demo/coordinator" "$demo/hospital-a" "$demo/hospital-b" \
+	"$demo/auditor"
+git config --global init.defaultBranch main
+git config --global advice.detachedHead false
+
+started=$(date +%s)
+out=$demo/.last-output
+on_exit() {
+	st=$?
+	[ $st -eq 0 ] || printf 'demo: stopped with exit status %s; the files are in %s\n' "$st" "$demo" >&2
+}
+trap on_exit EXIT
+
+# Bold headings on a terminal only.
+if [ -t 1 ]; then
+	bold=$(printf '\033[1m') plain=$(printf '\033[0m')
+else
+	bold='' plain=''
+fi
+
+step() {
+	printf '\n%s== %s ==%s\n' "$bold" "$*" "$plain"
+}
+
+say() {
+	printf '%s\n' "$*" | fold -s -w 76 | sed 's/ *$//'
+}
+
+# A list item, continued lines indented.
+item() {
+	printf '%s\n' "$*" | fold -s -w 74 | sed 's/ *$//; 1s/^/- /; 2,$s/^/  /'
+}
+
+die() {
+	printf 'demo: FAILED: %s\n' "$*" >&2
+	exit 1
+}
+
+# Print arguments as a shell would need them typed.
+show_args() {
+	sep=
+	for a; do
+		case $a in
+		'' | *[!A-Za-z0-9_./:=@%+,-]*)
+			printf "%s'%s'" "$sep" "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")"
+			;;
+		*)
+			printf '%s%s' "$sep" "$a"
+			;;
+		esac
+		sep=' '
+	done
+}
+
+# Where each party works: in its own directory, or in its clone once it
+# has one.
+workdir() {
+	if [ -d "$demo/$1/repo" ]; then
+		echo "$demo/$1/repo"
+	else
+		echo "$demo/$1"
+	fi
+}
+
+# run PARTY COMMAND...: show the command, run it as PARTY (with PARTY's key
+# directory, and passphrase file if any) in PARTY's working directory, and
+# show its output indented.  Returns the command's exit status, also left
+# in $status; the output stays in $out.
+run() {
+	party=$1
+	shift
+	printf '[%s] $ %s\n' "$party" "$(show_args "$@")"
+	status=0
+	(
+		cd "$(workdir "$party")"
+		DMLCTL_KEYS=$demo/$party/keys
+		export DMLCTL_KEYS
+		if [ -f "$demo/$party/passphrase" ]; then
+			DMLCTL_PASSPHRASE_FILE=$demo/$party/passphrase
+			export DMLCTL_PASSPHRASE_FILE
+		fi
+		"$@"
+	) >"$out" 2>&1 || status=$?
+	sed 's/^/    /; s/ *$//' "$out"
+	return $status
+}
+
+# The git commit holding ledger entry SEQ of repository DIR.
+entry_commit() {
+	dmlctl -C "$1" ledger show "$2" | sed -n 's/^commit //p'
+}
+
+# forge DIR SEQ SED-SCRIPT: rewrite the statement of entry SEQ with
+# SED-SCRIPT, as someone with write access to the repository but without
+# the author's key could: a new blob, tree and commit (keeping the old
+# signature), every later commit re-parented, the ref moved.
+forge() {
+	(
+		cd "$1"
+		old=$(entry_commit . "$2")
+		head=$(git rev-parse refs/dml/ledger)
+		blob=$(git cat-file blob "$old:statement" | sed "$3" | git hash-object -w --stdin)
+		tree=$(git ls-tree "$old" |
+			awk -v b="$blob" 'BEGIN { FS = OFS = "\t" }
+				$2 == "statement" { split($1, m, " "); $1 = m[1] " " m[2] " " b }
+				{ print }' |
+			git mktree)
+		new=$(git cat-file commit "$old" | sed "1s/^tree .*/tree $tree/" |
+			git hash-object -t commit -w --stdin)
+		for c in $(git rev-list --reverse "$old..$head"); do
+			p=$(git rev-parse "$c^")
+			new=$(git cat-file commit "$c" | sed "s/^parent $p\$/parent $new/" |
+				git hash-object -t commit -w --stdin)
+		done
+		git update-ref refs/dml/ledger "$new" "$head"
+	)
+}
+
+# ---------------------------------------------------------------------------
+
+say "dmlctl demo: one ledger shared by a coordinator and two hospitals."
+say "Working in $demo"
+say "Using $DMLCTL ($(dmlctl --version | sed -n '1s/^dmlctl //p'))"
+
+step "1. Every party makes its own key"
+say "Each party has its own key directory (DMLCTL_KEYS).  The coordinator's key is encrypted with a passphrase, read here from the file that DMLCTL_PASSPHRASE_FILE names; the hospitals' demo keys have none.  Only public keys travel."
+printf '%s\n' 'correct horse battery staple' >"$demo/coordinator/passphrase"
+run coordinator dmlctl key generate coordinator
+for h in hospital-a hospital-b; do
+	run $h dmlctl key generate --no-passphrase $h
+	run $h dmlctl key export $h
+	cp "$out" "$demo/mail/$h.pub"
+done
+
+step "2. The coordinator founds the ledger"
+say "A bare repository, hub.git, is where the parties meet; any git host would do.  The genesis entry names the coordinator's key, its roles, and the default policy."
+run coordinator dmlctl init --bare --name 'heart-disease study' ../hub.git
+run coordinator dmlctl -C ../hub.git ledger show 0
+
+step "3. The coordinator makes the hospitals members"
+for h in hospital-a hospital-b; do
+	run coordinator dmlctl -C ../hub.git key add --role data-owner,member --name $h ../mail/$h.pub
+done
+run coordinator dmlctl -C ../hub.git key list --members
+
+step "4. The hospitals record signed notes with files, over plain git"
+say "Each hospital fetches the ledger into its own clone, checks it, appends a note signed with its own key, and pushes."
+cat >"$demo/hospital-a/heart-columns.txt" <<'END'
+age        integer  years, 29..77
+sex        integer  1 = male, 0 = female
+cp         integer  chest pain type, 1..4
+trestbps   integer  resting blood pressure, mm Hg
+chol       integer  serum cholesterol, mg/dl
+target     integer  1 = heart disease
+END
+printf 'Approved by the ethics board of Hospital A, 2026-03-02, ref. EB-2026-114.\n' \
+	>"$demo/hospital-a/ethics-approval.txt"
+cat >"$demo/hospital-b/heart-columns.txt" <<'END'
+age        integer  years, 34..76
+sex        integer  1 = male, 0 = female
+chol       integer  serum cholesterol, mg/dl
+thalach    integer  maximum heart rate achieved
+target     integer  1 = heart disease
+END
+for h in hospital-a hospital-b auditor; do
+	git init -q "$demo/$h/repo"
+	git -C "$demo/$h/repo" remote add hub ../../hub.git
+done
+run hospital-a git fetch -q hub 'refs/dml/*:refs/dml/*'
+run hospital-a dmlctl ledger verify
+run hospital-a dmlctl ledger note \
+	-m 'heart.csv: 303 patients, 6 columns (dictionary and ethics approval attached)' \
+	--attach ../heart-columns.txt --attach ../ethics-approval.txt
+run hospital-a git push -q hub refs/dml/ledger
+run hospital-b git fetch -q hub 'refs/dml/*:refs/dml/*'
+run hospital-b dmlctl ledger note \
+	-m 'heart.csv: 270 patients, 5 columns (dictionary attached)' \
+	--attach ../heart-columns.txt
+run hospital-b git push -q hub refs/dml/ledger
+
+step "5. A revoked key can write nothing more"
+say "Hospital B reports its key stolen.  The coordinator revokes it, naming the member by its label."
+run coordinator dmlctl -C ../hub.git key revoke --reason 'key reported stolen' hospital-b
+run hospital-b git fetch -q hub 'refs/dml/*:refs/dml/*'
+head_before=$(git -C "$demo/hospital-b/repo" rev-parse refs/dml/ledger)
+if run hospital-b dmlctl ledger note -m 'please disregard our earlier note'; then
+	die "the ledger accepted a note signed with a revoked key"
+fi
+refused_status=$status
+[ "$(git -C "$demo/hospital-b/repo" rev-parse refs/dml/ledger)" = "$head_before" ] ||
+	die "the refused note moved refs/dml/ledger"
+say "(refused with exit status $refused_status; nothing was written)"
+run coordinator dmlctl -C ../hub.git key list --members
+
+step "6. An auditor with no key checks everything"
+run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run auditor dmlctl ledger log
+run auditor dmlctl ledger verify || die "ledger verify failed on the shared ledger"
+entries=$(sed -n 's/^ledger verified: \([0-9]*\) entries.*/\1/p' "$out")
+run auditor dmlctl ledger show 3
+say "The attachments are stored in the entry's commit under objects/, named by their SHA-256, which is what sha256sum prints:"
+note_commit=$(entry_commit "$demo/auditor/repo" 3)
+run auditor git ls-tree -r --name-only "$note_commit"
+run auditor sha256sum ../../hospital-a/heart-columns.txt ../../hospital-a/ethics-approval.txt
+
+step "7. The same commits, checked by git alone"
+say "dmlctl writes an allowed-signers file from the ledger's members; git then checks each ledger commit's signature with ssh-keygen.  A revoked key stays valid for what it signed before its revocation."
+run auditor dmlctl ledger allowed-signers
+cp "$out" "$demo/auditor/allowed-signers"
+git_checked=0
+if command -v ssh-keygen >/dev/null 2>&1; then
+	run auditor git config gpg.format ssh
+	run auditor git config gpg.ssh.allowedSignersFile ../allowed-signers
+	# shellcheck disable=SC2016 # the command is shown, not run
+	printf '[auditor] $ for c in $(git rev-list refs/dml/ledger); do git verify-commit $c; done\n'
+	for c in $(git -C "$demo/auditor/repo" rev-list refs/dml/ledger); do
+		subject=$(git -C "$demo/auditor/repo" log -1 --format=%s "$c")
+		if git -C "$demo/auditor/repo" verify-commit "$c" >"$out" 2>&1; then
+			who=$(sed -n 's/^Good "git" signature for \(ed25519:.\{12\}\).*/\1.../p' "$out")
+			printf '    %.12s  %-18s Good "git" signature for %s\n' "$c" "$subject" "$who"
+			git_checked=$((git_checked + 1))
+		else
+			sed 's/^/    /; s/ *$//' "$out"
+			die "git verify-commit rejected $c ($subject)"
+		fi
+	done
+else
+	say "(skipped: git needs ssh-keygen to check SSH signatures; sudo apt-get install -y openssh-client)"
+fi
+
+step "8. Rewriting history is caught"
+say "Someone with write access to a copy of the repository, but without Hospital A's key, changes entry 3 from 303 patients to 3030 and rebuilds the commits above it with git plumbing (cat-file, hash-object, mktree, update-ref)."
+cp -R "$demo/hub.git" "$demo/tampered.git"
+mkdir -p "$demo/intruder"
+forge "$demo/tampered.git" 3 's/^message heart.csv: 303 patients/message heart.csv: 3030 patients/'
+run intruder dmlctl -C ../tampered.git ledger show 3
+say "'ledger log' and 'ledger show' print what is stored without judging it.  'ledger verify' recomputes:"
+if run auditor dmlctl -C ../../tampered.git ledger verify; then
+	die "ledger verify accepted a forged entry"
+fi
+tamper_status=$status
+grep -q '^FAILED entry 3 ' "$out" || die "ledger verify did not name entry 3 as the first failure"
+say "(exit status $tamper_status: a check answered no)"
+if [ "$git_checked" -gt 0 ]; then
+	forged_commit=$(entry_commit "$demo/tampered.git" 3)
+	printf '[auditor] $ git verify-commit %.12s   # the forged entry 3, in tampered.git\n' \
+		"$forged_commit"
+	if git --git-dir="$demo/tampered.git" -c gpg.format=ssh \
+		-c gpg.ssh.allowedSignersFile="$demo/auditor/allowed-signers" \
+		verify-commit "$forged_commit" >"$out" 2>&1; then
+		die "git verify-commit accepted the forged commit"
+	fi
+	sed 's/^/    /; s/ *$//' "$out"
+fi
+
+# ---------------------------------------------------------------------------
+
+elapsed=$(($(date +%s) - started))
+step "Summary"
+item "Three parties, each with its own key; the coordinator's is encrypted (Argon2id, XChaCha20-Poly1305)."
+item "The shared ledger holds $entries entries: the genesis, two members added, two signed notes with three attached files, one revocation.  'dmlctl ledger verify' passed every check of every entry."
+item "After its revocation, Hospital B's key was refused (exit status $refused_status) and wrote nothing."
+if [ "$git_checked" -gt 0 ]; then
+	item "git verify-commit accepted all $git_checked ledger commits with the exported allowed-signers file, and rejected the forged one."
+fi
+item "In the tampered copy, 'dmlctl ledger verify' exited $tamper_status and named entry 3 as the first failure."
+item "Took ${elapsed}s.  Everything is kept in $demo; look around, for instance:"
+printf '      cd %s/auditor/repo && %s ledger log\n' "$demo" "$DMLCTL"
+printf '  and remove it when done:\n      rm -rf %s\n' "$demo"
