@@ -12,9 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <zstd.h>
-
 #include "cmd.h"
+#include "dml/version.h"
 
 #ifndef DML_VERSION
 #define DML_VERSION "0.1.0"
@@ -63,20 +62,24 @@ cmd_version(struct ctx *ctx, int argc, char **argv)
 {
 	static const char *const usage[] = { "dmlctl version", NULL };
 	struct opt opts[] = { OPT_JSON(&ctx->json), { OPT_END } };
+	char lapack[32], blas[256];
 	int n = parse_options(argc, argv, opts, usage);
 
 	if (n < 0)
 		return PARSE_EXIT(n);
 	if (n > 0)
 		return usage_error("'version' takes no arguments");
+	dml_linalg_version(lapack, sizeof(lapack), blas, sizeof(blas));
 	if (ctx->json) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "dmlctl", DML_VERSION,
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "dmlctl", DML_VERSION,
 		    "libgit2", dml_git_version(), "libsodium", dml_sodium_version(),
-		    "zstd", ZSTD_versionString(), "jansson", JANSSON_VERSION);
+		    "zstd", dml_zstd_version(), "lapack", lapack, "blas", blas,
+		    "jansson", JANSSON_VERSION);
 		return json_print(o);
 	}
-	printf("dmlctl %s\nlibgit2 %s\nlibsodium %s\nzstd %s\njansson %s\n", DML_VERSION,
-	    dml_git_version(), dml_sodium_version(), ZSTD_versionString(), JANSSON_VERSION);
+	printf("dmlctl %s\nlibgit2 %s\nlibsodium %s\nzstd %s\nlapack %s\nblas %s\njansson %s\n",
+	    DML_VERSION, dml_git_version(), dml_sodium_version(), dml_zstd_version(), lapack, blas,
+	    JANSSON_VERSION);
 	return 0;
 }
 

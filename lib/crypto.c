@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "crypto.h"
+#include "dml/version.h"
 
 _Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(((struct dml_sha256_ctx *)0)->opaque),
     "sha256 state does not fit");

@@ -95,6 +95,7 @@ dml_error_exit_status(const struct dml_error *err)
 	case DML_ERR_OK:
 		return 0;
 	case DML_ERR_VERIFY:
+	case DML_ERR_DENIED:
 		return 1;
 	case DML_ERR_USAGE:
 		return 2;

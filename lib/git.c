@@ -22,6 +22,7 @@
 #include <git2/sys/repository.h>
 
 #include "dml/repo.h"
+#include "dml/version.h"
 
 struct dml_repo {
 	git_repository *git;

@@ -22,7 +22,7 @@ enum dml_error_code {
 	DML_ERR_USAGE,		/* the caller passed an unusable argument (exit 2) */
 	DML_ERR_PARSE,		/* input is malformed or not canonical */
 	DML_ERR_VERIFY,		/* a check answered no: bad signature, digest, link (exit 1) */
-	DML_ERR_DENIED,		/* the policy does not allow this author to do this */
+	DML_ERR_DENIED,		/* the policy does not allow this author to do this (exit 1) */
 	DML_ERR_NOTFOUND,	/* a named thing does not exist */
 	DML_ERR_EXISTS,		/* a named thing exists already */
 	DML_ERR_PASSPHRASE,	/* a secret key could not be decrypted with the passphrase */

@@ -34,9 +34,6 @@
 #define DML_KEY_FP_LEN (7 + 43)		/* "SHA256:" + unpadded base64 */
 #define DML_KEY_NAME_MAX 64
 
-/* The version of the crypto library (libsodium). */
-const char *dml_sodium_version(void);
-
 struct dml_pubkey {
 	unsigned char pk[DML_PUBKEY_LEN];
 };

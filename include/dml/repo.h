@@ -27,7 +27,6 @@ struct dml_oid {
 	unsigned char id[DML_OID_RAWLEN];
 };
 
-const char *dml_git_version(void);
 
 /*
  * Find the repository as git does: from `start` (or the working directory
