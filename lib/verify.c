@@ -151,6 +151,10 @@ check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp
 		failf(e, DML_CHECK_CHAIN, err);
 		return;
 	}
+	if (ci.nparents > 1) {
+		fail(e, DML_CHECK_CHAIN, "the commit has more than one parent");
+		goto done;
+	}
 	if ((err = dml_repo_tree_read(r, &ci.tree, &items, &n))) {
 		failf(e, DML_CHECK_CHAIN, err);
 		goto done;
@@ -284,11 +288,8 @@ walk_chain(struct dml_repo *repo, struct dml_verify_report *rep)
 		}
 		if (np == 0)
 			break;
-		if (np > 1) {
-			broken = strdup("the commit has more than one parent");
-			is_broken = 1;
-			break;
-		}
+		/* A merge fails its own chain check (see check_entry); the walk
+		 * follows its first parent, so that every entry keeps its number. */
 		cur = parents[0];
 	}
 	/* Reverse into root-first order. */
@@ -333,8 +334,9 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 	j.entries = rep->entries;
 	j.n = rep->nentries;
 	j.from = o ? o->from : 0;
+	/* An unreadable oldest commit is skipped, and counts as done. */
 	atomic_init(&j.next, rep->entries[0].ok[DML_CHECK_CHAIN] == 0 ? 1 : 0);
-	atomic_init(&j.done, 0);
+	atomic_init(&j.done, atomic_load(&j.next));
 	pthread_mutex_init(&j.lock, NULL);
 	if ((j.stmts = calloc(j.n, sizeof(*j.stmts))) == NULL) {
 		err = dml_error_nomem();

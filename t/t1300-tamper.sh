@@ -1,0 +1,558 @@
+#!/bin/sh
+test_description='dmlctl ledger verify finds every kind of tampering and names the entry and the check'
+. ./test-lib.sh
+
+# python3 may be a slow wrapper script (pyenv): find the interpreter once.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)') && test -n "$PYTHON" || PYTHON=python3
+
+# The attacker's tools are stock git plumbing and ssh-keygen.  The keys are
+# OpenSSH keys imported into dmlctl, so that ssh-keygen -Y sign can forge
+# whatever someone holding one of them could: the tests below re-sign every
+# commit they rewrite, so that each case breaks exactly one thing and the
+# check that must catch it is the only one that can.
+
+T0=1700000000
+
+test_must_be_empty() {
+	if [ -s "$1" ]; then
+		say "test_must_be_empty: $1 is not empty:" >&4
+		sed "s/^/|	/" "$1" >&4
+		return 1
+	fi
+}
+TAB=$(printf '\t')
+NS_STATEMENT=dmlctl-statement@dmlctl.org
+
+# The commits of the ledger in R, root first: entry N is line N + 1.
+ledger_commits() {
+	git -C "$1" rev-list --reverse refs/dml/ledger
+}
+
+# The Nth commit of R as it was when saved by save_commits.
+nth() {
+	sed -n "$(($2 + 1))p" "$1.commits"
+}
+
+save_commits() {
+	ledger_commits "$1" >"$1.commits" &&
+	test -s "$1.commits"
+}
+
+# The ssh key file of a key ID.
+key_file() {
+	_name=$(sed -n "s/^$1 //p" "$TRASH_DIRECTORY/ids") &&
+	test -n "$_name" &&
+	echo "$TRASH_DIRECTORY/ssh/$_name"
+}
+
+# The key file of the author of commit C in R (its committer e-mail is the key ID).
+author_key() {
+	_id=$(git -C "$1" cat-file commit "$2" | sed -n "s/^committer [^<]*<\([^>]*\)> .*/\1/p") &&
+	key_file "$_id"
+}
+
+# Commit C of R without its gpgsig header: the text its signature covers.
+commit_unsigned() {
+	git -C "$1" cat-file commit "$2" >"$TRASH_DIRECTORY/.raw" &&
+	sed "/^gpgsig /,/^ -----END SSH SIGNATURE-----\$/d" "$TRASH_DIRECTORY/.raw"
+}
+
+# Write the commit text on stdin to R signed by KEYFILE (as git and dmlctl
+# sign: a gpgsig header after the committer line); print the new commit ID.
+sign_commit() {
+	_w=$TRASH_DIRECTORY/.commit &&
+	cat >"$_w" &&
+	ssh-keygen -q -Y sign -n git -f "$2" <"$_w" >"$_w.sig" &&
+	awk 'NR == FNR { sig[n++] = $0; next }
+		{ print }
+		/^committer / && !done {
+			printf "gpgsig %s\n", sig[0]
+			for (i = 1; i < n; i++)
+				printf " %s\n", sig[i]
+			done = 1
+		}' "$_w.sig" "$_w" >"$_w.signed" &&
+	git -C "$1" hash-object -t commit -w --stdin <"$_w.signed"
+}
+
+# Rewrite commit C of R with a sed script applied to its unsigned text, signed
+# again by its author (or by KEYFILE when given); print the new commit ID.
+rewrite() {
+	_k=${4:-$(author_key "$1" "$2")} &&
+	commit_unsigned "$1" "$2" >"$TRASH_DIRECTORY/.unsigned" &&
+	sed "$3" "$TRASH_DIRECTORY/.unsigned" | sign_commit "$1" "$_k"
+}
+
+# Put commits C... of R on top of PARENT, each re-signed by its author, and
+# point refs/dml/ledger at the last: the chain connects again.
+rechain() {
+	_r=$1 _p=$2 &&
+	shift 2 &&
+	for _c
+	do
+		_p=$(rewrite "$_r" "$_c" "s/^parent .*/parent $_p/") || return 1
+	done &&
+	git -C "$_r" update-ref refs/dml/ledger "$_p"
+}
+
+# Replace commit N of R (saved by save_commits) by NEW and re-chain the rest.
+replace_entry() {
+	_n=$(wc -l <"$1.commits") &&
+	rechain "$1" "$3" $(sed -n "$(($2 + 2)),${_n}p" "$1.commits")
+}
+
+# TREE of R with entry NAME set to a blob or tree OID (or removed when OID is
+# empty); print the new tree.
+tree_with() {
+	git -C "$1" ls-tree "$2" >"$TRASH_DIRECTORY/.tree" &&
+	{
+		sed "/$TAB$3\$/d" "$TRASH_DIRECTORY/.tree" &&
+		if [ -n "${5:-}" ]; then
+			printf "%s %s %s\t%s\n" "$4" "$(git -C "$1" cat-file -t "$5")" "$5" "$3"
+		fi
+	} | git -C "$1" mktree
+}
+
+# Commit C of R with another tree, re-signed by its author.
+with_tree() {
+	rewrite "$1" "$2" "s/^tree .*/tree $3/"
+}
+
+# A statement's ID.
+statement_id() {
+	echo "sha256:$(git -C "$1" cat-file blob "$2:statement" | sha256sum | cut -d" " -f1)"
+}
+
+# A new entry on top of PARENT in R: the statement in file STMT, signed
+# (statement and commit) with KEYFILE; print the commit ID.
+craft_entry() {
+	ssh-keygen -q -Y sign -n $NS_STATEMENT -f "$4" <"$3" >"$3.sig" &&
+	_sb=$(git -C "$1" hash-object -w --stdin <"$3") &&
+	_gb=$(git -C "$1" hash-object -w --stdin <"$3.sig") &&
+	_t=$(printf "100644 blob %s\tstatement\n100644 blob %s\tstatement.sig\n" $_sb $_gb |
+		git -C "$1" mktree) &&
+	_id=$(sed -n "s/^author //p" "$3") &&
+	_time=$(sed -n "s/^time //p" "$3") &&
+	{
+		echo "tree $_t" &&
+		echo "parent $2" &&
+		echo "author dmlctl <$_id> $_time +0000" &&
+		echo "committer dmlctl <$_id> $_time +0000" &&
+		echo &&
+		echo "$(sed -n "s/^type //p" "$3") #$(sed -n "s/^seq //p" "$3")" &&
+		echo &&
+		echo "Entry: sha256:$(sha256sum <"$3" | cut -d" " -f1)"
+	} | sign_commit "$1" "$4"
+}
+
+# A note statement: SEQ PREV-ID AUTHOR-ID TIME MESSAGE.
+note_statement() {
+	printf "dmlctl-entry 1\ntype note\nseq %s\nprev %s\nauthor %s\ntime %s\nmessage %s\n" "$@"
+}
+
+# The ledger every case starts from:
+#	0 ledger.genesis	founder
+#	1 key.add bob		founder
+#	2 note, att1		founder
+#	3 note, att2 att3	bob
+#	4 note			founder
+#	5 note, att4		bob
+build_ledger() {
+	DMLCTL_TIME=$T0 dmlctl -q init -k founder "$1" >/dev/null &&
+	DMLCTL_TIME=$((T0 + 1)) dmlctl -C "$1" key add -k founder --name Bob bob >/dev/null &&
+	DMLCTL_TIME=$((T0 + 2)) dmlctl -C "$1" ledger note -k founder -m "first" \
+		--attach "$TRASH_DIRECTORY/att1" >/dev/null &&
+	DMLCTL_TIME=$((T0 + 3)) dmlctl -C "$1" ledger note -k bob -m "second" \
+		--attach "$TRASH_DIRECTORY/att2" --attach "$TRASH_DIRECTORY/att3" >/dev/null &&
+	DMLCTL_TIME=$((T0 + 4)) dmlctl -C "$1" ledger note -k founder -m "third" >/dev/null &&
+	DMLCTL_TIME=$((T0 + 5)) dmlctl -C "$1" ledger note -k bob -m "fourth" \
+		--attach "$TRASH_DIRECTORY/att4" >/dev/null &&
+	dmlctl -C "$1" ledger verify >/dev/null &&
+	save_commits "$1"
+}
+
+# verify must exit 1, name entry N as the first failure, with CHECK failing
+# and a reason matching PATTERN; --json must say the same.
+expect_failure() {
+	test_expect_exit 1 dmlctl -C "$1" ledger verify >"$1.verify" &&
+	grep "^FAILED " "$1.verify" >"$1.first" &&
+	test "$(wc -l <"$1.first")" -eq 1 &&
+	test_grep "^FAILED entry $2 ([^)]*): $3: $4" "$1.first" &&
+	test_grep "^ledger verification failed at entry $2\$" "$1.verify" &&
+	test_expect_exit 1 dmlctl -C "$1" --json ledger verify >"$1.json" &&
+	"$PYTHON" - "$1.json" "$2" "$3" <<-\EOF
+	import json, sys
+	o = json.load(open(sys.argv[1]))
+	n, check = int(sys.argv[2]), sys.argv[3]
+	assert o["ok"] is False, o
+	assert o["first_failure"] == n, o
+	assert o["reason"].startswith(check + ": "), o
+	r = [r for r in o["results"] if r["seq"] == n][0]
+	assert r["checks"][check] == "failed", r
+	assert r["error"].startswith(check + ": "), r
+	for r in o["results"]:
+	    if r["seq"] < n:
+	        assert r["error"] is None, r
+	        assert all(v == "ok" for v in r["checks"].values()), r
+	EOF
+}
+
+# The entries after the first failure that fail too, as "N CHECK" lines.
+later_failures() {
+	sed -n "s/^failed entry \([0-9]*\) ([^)]*): \([a-z-]*\): .*/\1 \2/p" "$1.verify"
+}
+
+test_expect_success 'setup: keys made by ssh-keygen, imported into dmlctl' '
+	mkdir ssh &&
+	for k in founder bob mallory
+	do
+		ssh-keygen -q -t ed25519 -N "" -C $k -f ssh/$k &&
+		dmlctl -q key import --no-passphrase ssh/$k >/dev/null &&
+		echo "$(dmlctl key show $k | sed -n "s/^id  *//p") $k" >>ids || return 1
+	done &&
+	test "$(wc -l <ids)" -eq 3 &&
+	echo "one attachment" >att1 &&
+	echo "another attachment" >att2 &&
+	head -c 50000 /dev/urandom >att3 &&
+	printf "a,b\n1,2\n" >att4
+'
+
+test_expect_success 'an untampered ledger passes' '
+	build_ledger clean &&
+	dmlctl -C clean ledger verify >out &&
+	echo "ledger verified: 6 entries, every check passed" >want &&
+	test_cmp want out &&
+	dmlctl -C clean --json ledger verify >out.json &&
+	"$PYTHON" -c "import json; o = json.load(open(\"out.json\")); assert o[\"ok\"] is True, o"
+'
+
+test_expect_success 'the rewriting tools are faithful: re-signing every commit changes nothing' '
+	rechain clean "$(nth clean 0)" $(sed 1d clean.commits) &&
+	ledger_commits clean >after &&
+	test_cmp clean.commits after &&
+	c=$(rewrite clean "$(nth clean 3)" "s/^tree /tree /") &&
+	test "$c" = "$(nth clean 3)" &&
+	dmlctl -C clean ledger verify
+'
+
+test_expect_success '(a) one byte of a statement edited, everything re-signed but the statement' '
+	build_ledger a &&
+	c=$(nth a 3) &&
+	git -C a cat-file blob $c:statement >stmt &&
+	sed "s/^message second\$/message secone/" stmt >edited &&
+	! cmp -s stmt edited &&
+	test "$(wc -c <stmt)" -eq "$(wc -c <edited)" &&
+	blob=$(git -C a hash-object -w --stdin <edited) &&
+	tree=$(tree_with a $c^{tree} statement 100644 $blob) &&
+	new=$(with_tree a $c $tree) &&
+	replace_entry a 3 $new &&
+	expect_failure a 3 signature "bad signature" &&
+	later_failures a >later &&
+	head -n 1 later >got &&
+	echo "4 link" >want &&
+	test_cmp want got &&
+	test_grep "^failed entry 4 .*: link: prev is not the SHA-256 of the previous statement\$" a.verify
+'
+
+test_expect_success '(a) one byte of a statement edited by someone without the key' '
+	build_ledger a2 &&
+	c=$(nth a2 3) &&
+	git -C a2 cat-file blob $c:statement >stmt &&
+	sed "s/^message second\$/message secone/" stmt >edited &&
+	blob=$(git -C a2 hash-object -w --stdin <edited) &&
+	tree=$(tree_with a2 $c^{tree} statement 100644 $blob) &&
+	git -C a2 cat-file commit $c | sed "s/^tree .*/tree $tree/" >forged &&
+	new=$(git -C a2 hash-object -t commit -w --stdin <forged) &&
+	replace_entry a2 3 $new &&
+	expect_failure a2 3 signature "bad signature" &&
+	test_expect_exit 1 dmlctl -C a2 --json ledger verify >a2.all.json &&
+	"$PYTHON" -c "
+import json
+o = json.load(open(\"a2.all.json\"))
+r = o[\"results\"][3]
+assert r[\"checks\"][\"commit-signature\"] == \"failed\", r
+"
+'
+
+test_expect_success '(a) the genesis edited' '
+	build_ledger a3 &&
+	c=$(nth a3 0) &&
+	git -C a3 cat-file blob $c:statement >stmt &&
+	sed "s/^name a3\$/name a4/" stmt >edited &&
+	! cmp -s stmt edited &&
+	blob=$(git -C a3 hash-object -w --stdin <edited) &&
+	tree=$(tree_with a3 $c^{tree} statement 100644 $blob) &&
+	new=$(with_tree a3 $c $tree) &&
+	replace_entry a3 0 $new &&
+	expect_failure a3 0 signature "bad signature"
+'
+
+test_expect_success '(b) statement.sig replaced by a valid signature of another statement' '
+	build_ledger b &&
+	c=$(nth b 2) &&
+	othersig=$(git -C b rev-parse "$(nth b 4):statement.sig") &&
+	tree=$(tree_with b $c^{tree} statement.sig 100644 $othersig) &&
+	new=$(with_tree b $c $tree) &&
+	replace_entry b 2 $new &&
+	expect_failure b 2 signature "bad signature" &&
+	later_failures b >got &&
+	test_must_be_empty got
+'
+
+test_expect_success '(b) statement.sig replaced by another key'"'"'s signature of the same statement' '
+	build_ledger b2 &&
+	c=$(nth b2 2) &&
+	git -C b2 cat-file blob $c:statement >stmt &&
+	ssh-keygen -q -Y sign -n $NS_STATEMENT -f ssh/bob <stmt >stmt.sig &&
+	sig=$(git -C b2 hash-object -w --stdin <stmt.sig) &&
+	tree=$(tree_with b2 $c^{tree} statement.sig 100644 $sig) &&
+	new=$(with_tree b2 $c $tree) &&
+	replace_entry b2 2 $new &&
+	expect_failure b2 2 signature "statement is signed by a key other than its author"
+'
+
+test_expect_success '(b) a signature in the wrong namespace' '
+	build_ledger b3 &&
+	c=$(nth b3 2) &&
+	git -C b3 cat-file blob $c:statement >stmt &&
+	ssh-keygen -q -Y sign -n git -f ssh/founder <stmt >stmt.sig &&
+	sig=$(git -C b3 hash-object -w --stdin <stmt.sig) &&
+	tree=$(tree_with b3 $c^{tree} statement.sig 100644 $sig) &&
+	new=$(with_tree b3 $c $tree) &&
+	replace_entry b3 2 $new &&
+	expect_failure b3 2 signature "signature namespace is .git."
+'
+
+test_expect_success '(c) an entry skipped: its successor re-parented onto its predecessor' '
+	build_ledger c &&
+	rechain c "$(nth c 2)" "$(nth c 4)" "$(nth c 5)" &&
+	test "$(ledger_commits c | wc -l)" -eq 5 &&
+	expect_failure c 3 link "the statement says seq 4 at position 3"
+'
+
+test_expect_success '(c) two entries swapped' '
+	build_ledger c2 &&
+	rechain c2 "$(nth c2 2)" "$(nth c2 4)" "$(nth c2 3)" "$(nth c2 5)" &&
+	test "$(ledger_commits c2 | wc -l)" -eq 6 &&
+	expect_failure c2 3 link "the statement says seq 4 at position 3" &&
+	later_failures c2 >got &&
+	printf "%s\n" "4 link" "5 link" >want &&
+	test_cmp want got
+'
+
+test_expect_success '(c) the last entry dropped is not tampering: verify passes' '
+	build_ledger c3 &&
+	git -C c3 update-ref refs/dml/ledger "$(nth c3 4)" &&
+	dmlctl -C c3 ledger verify >out &&
+	test_grep "5 entries, every check passed" out
+'
+
+test_expect_success '(c) a commit with two parents breaks the chain' '
+	build_ledger c4 &&
+	new=$(rewrite c4 "$(nth c4 5)" "/^parent /a\\
+parent $(nth c4 3)") &&
+	git -C c4 cat-file commit $new >merge &&
+	test "$(grep -c "^parent " merge)" -eq 2 &&
+	git -C c4 update-ref refs/dml/ledger $new &&
+	expect_failure c4 5 chain "the commit has more than one parent"
+'
+
+test_expect_success '(c) a commit of the chain missing' '
+	build_ledger c5 &&
+	c=$(nth c5 2) &&
+	obj=c5/.git/objects/$(echo $c | cut -c1-2)/$(echo $c | cut -c3-) &&
+	test -f $obj &&
+	rm -f $obj &&
+	test_must_fail git -C c5 cat-file -e $c &&
+	test_expect_exit 1 dmlctl -C c5 ledger verify >out &&
+	test_grep "^FAILED entry [0-9]* (unreadable): chain: .*$c is missing\$" out &&
+	test_expect_exit 1 dmlctl -C c5 --json ledger verify >out.json &&
+	"$PYTHON" -c "import json; o = json.load(open(\"out.json\")); assert o[\"ok\"] is False, o" &&
+	rm -rf c5
+'
+
+test_expect_success '(d) an attached object replaced with different content' '
+	build_ledger d &&
+	c=$(nth d 3) &&
+	h=$(sha256sum <att2 | cut -d" " -f1) &&
+	git -C d cat-file -e "$c:objects/$h" &&
+	fake=$(echo "not the original" | git -C d hash-object -w --stdin) &&
+	objs=$(tree_with d "$c:objects" $h 100644 $fake) &&
+	tree=$(tree_with d $c^{tree} objects 040000 $objs) &&
+	new=$(with_tree d $c $tree) &&
+	replace_entry d 3 $new &&
+	expect_failure d 3 objects "object sha256:$h does not match its digest" &&
+	later_failures d >got &&
+	test_must_be_empty got
+'
+
+test_expect_success '(d) an attached object removed' '
+	build_ledger d2 &&
+	c=$(nth d2 3) &&
+	h=$(sha256sum <att3 | cut -d" " -f1) &&
+	objs=$(tree_with d2 "$c:objects" $h) &&
+	tree=$(tree_with d2 $c^{tree} objects 040000 $objs) &&
+	new=$(with_tree d2 $c $tree) &&
+	replace_entry d2 3 $new &&
+	expect_failure d2 3 objects "an object the statement names is missing"
+'
+
+test_expect_success '(d) an object added that the statement does not name' '
+	build_ledger d3 &&
+	c=$(nth d3 5) &&
+	extra=$(echo extra | git -C d3 hash-object -w --stdin) &&
+	h=$(echo extra | sha256sum | cut -d" " -f1) &&
+	objs=$(tree_with d3 "$c:objects" $h 100644 $extra) &&
+	tree=$(tree_with d3 $c^{tree} objects 040000 $objs) &&
+	new=$(with_tree d3 $c $tree) &&
+	git -C d3 update-ref refs/dml/ledger $new &&
+	expect_failure d3 5 objects "object sha256:$h is not named by the statement"
+'
+
+test_expect_success '(d) a file added to the entry tree' '
+	build_ledger d4 &&
+	c=$(nth d4 2) &&
+	extra=$(echo extra | git -C d4 hash-object -w --stdin) &&
+	tree=$(tree_with d4 $c^{tree} README 100644 $extra) &&
+	new=$(with_tree d4 $c $tree) &&
+	replace_entry d4 2 $new &&
+	expect_failure d4 2 chain "unexpected item .README. in the entry tree"
+'
+
+test_expect_success '(e) a commit with its gpgsig stripped' '
+	build_ledger e &&
+	c=$(nth e 3) &&
+	commit_unsigned e $c >unsigned &&
+	! grep "^gpgsig" unsigned &&
+	new=$(git -C e hash-object -t commit -w --stdin <unsigned) &&
+	replace_entry e 3 $new &&
+	expect_failure e 3 commit-signature "the commit is not signed" &&
+	later_failures e >got &&
+	test_must_be_empty got
+'
+
+test_expect_success '(e) a commit signed by another member' '
+	build_ledger e2 &&
+	new=$(rewrite e2 "$(nth e2 2)" "s/^tree /tree /" "$TRASH_DIRECTORY/ssh/bob") &&
+	replace_entry e2 2 $new &&
+	expect_failure e2 2 commit-signature "the commit is signed by a key other than the entry.s author"
+'
+
+test_expect_success '(e) a commit whose signed text was changed' '
+	build_ledger e3 &&
+	c=$(nth e3 4) &&
+	git -C e3 cat-file commit $c |
+		sed "s/^\(author dmlctl <[^>]*>\) [0-9]* /\1 1 /" >forged &&
+	! git -C e3 cat-file commit $c | cmp -s - forged &&
+	new=$(git -C e3 hash-object -t commit -w --stdin <forged) &&
+	replace_entry e3 4 $new &&
+	expect_failure e3 4 commit-signature "bad signature"
+'
+
+test_expect_success '(f) an entry signed by a key that is not a member' '
+	build_ledger f &&
+	mallory=$(sed -n "s/ mallory\$//p" ids) &&
+	note_statement 6 "$(statement_id f "$(nth f 5)")" "$mallory" $((T0 + 6)) \
+		"mallory was here" >stmt &&
+	new=$(craft_entry f "$(nth f 5)" stmt "$TRASH_DIRECTORY/ssh/mallory") &&
+	git -C f update-ref refs/dml/ledger $new &&
+	expect_failure f 6 authority "key .$mallory. is not a member of this ledger"
+'
+
+test_expect_success '(f) an entry tree copied from another ledger' '
+	build_ledger f2 &&
+	DMLCTL_TIME=$T0 dmlctl -q init -k mallory other >/dev/null &&
+	DMLCTL_TIME=$((T0 + 6)) dmlctl -C other ledger note -k mallory -m "from elsewhere" \
+		--attach "$TRASH_DIRECTORY/att1" >/dev/null &&
+	git -C f2 fetch -q ../other refs/dml/ledger:refs/other &&
+	foreign=$(git -C f2 rev-parse refs/other) &&
+	git -C f2 update-ref -d refs/other &&
+	new=$(rewrite f2 $foreign "s/^parent .*/parent $(nth f2 5)/") &&
+	git -C f2 update-ref refs/dml/ledger $new &&
+	expect_failure f2 6 link "the statement says seq 1 at position 6"
+'
+
+test_expect_success '(g) a note written before its key was revoked, re-chained after the revocation' '
+	build_ledger g &&
+	git clone -q --mirror g parallel.git &&
+	DMLCTL_TIME=$((T0 + 10)) dmlctl -C parallel.git ledger note -k bob \
+		-m "written in a parallel clone" >/dev/null &&
+	dmlctl -C parallel.git ledger verify &&
+	DMLCTL_TIME=$((T0 + 11)) dmlctl -C g key revoke -k founder Bob >out &&
+	test_grep "^key.revoke #6 " out &&
+	git -C g fetch -q ../parallel.git refs/dml/ledger:refs/parallel &&
+	late=$(git -C g rev-parse refs/parallel) &&
+	git -C g update-ref -d refs/parallel &&
+	revoke=$(git -C g rev-parse refs/dml/ledger) &&
+	rechain g $revoke $late &&
+	test "$(ledger_commits g | wc -l)" -eq 8 &&
+	expect_failure g 7 link "the statement says seq 6 at position 7"
+'
+
+test_expect_success '(g) a revoked key forging a well-linked entry after its revocation' '
+	build_ledger g2 &&
+	DMLCTL_TIME=$((T0 + 11)) dmlctl -C g2 key revoke -k founder Bob >/dev/null &&
+	revoke=$(git -C g2 rev-parse refs/dml/ledger) &&
+	echo $revoke >g2.revoke &&
+	bob=$(sed -n "s/ bob\$//p" ids) &&
+	note_statement 7 "$(statement_id g2 $revoke)" "$bob" $((T0 + 12)) "still here" >stmt &&
+	new=$(craft_entry g2 $revoke stmt "$TRASH_DIRECTORY/ssh/bob") &&
+	git -C g2 update-ref refs/dml/ledger $new &&
+	expect_failure g2 7 authority "key .$bob. was revoked at entry 6"
+'
+
+test_expect_success '(g) the same forgery is refused at append time' '
+	git -C g2 update-ref refs/dml/ledger "$(cat g2.revoke)" &&
+	dmlctl -C g2 ledger verify &&
+	test_expect_exit 1 dmlctl -C g2 ledger note -k bob -m "still here" 2>err &&
+	test_grep "was revoked at entry 6" err
+'
+
+test_expect_success 'the forged entries are well-formed: a member forging as itself passes' '
+	build_ledger h &&
+	bob=$(sed -n "s/ bob\$//p" ids) &&
+	note_statement 6 "$(statement_id h "$(nth h 5)")" "$bob" $((T0 + 6)) "crafted by hand" >stmt &&
+	new=$(craft_entry h "$(nth h 5)" stmt "$TRASH_DIRECTORY/ssh/bob") &&
+	git -C h update-ref refs/dml/ledger $new &&
+	dmlctl -C h ledger verify >out &&
+	test_grep "7 entries, every check passed" out &&
+	dmlctl -C h ledger note -k founder -m "appended after it" >/dev/null &&
+	dmlctl -C h ledger verify
+'
+
+test_expect_success 'verify --from N checks entries from N on and replays the rest' '
+	test_expect_exit 1 dmlctl -C d ledger verify --from 3 >out &&
+	test_grep "^FAILED entry 3 " out &&
+	dmlctl -C d ledger verify --from 4 >out &&
+	test_grep "every check passed" out &&
+	dmlctl -C d --json ledger verify --from 4 >out.json &&
+	"$PYTHON" -c "
+import json
+o = json.load(open(\"out.json\"))
+assert o[\"ok\"] is True and [r[\"seq\"] for r in o[\"results\"]] == [4, 5], o
+" &&
+	test_expect_exit 1 dmlctl -C a ledger verify --from 4 >out &&
+	test_grep "^FAILED entry 4 ([^)]*): link: " out &&
+	test_expect_exit 1 dmlctl -C a --json ledger verify --from 4 >out.json &&
+	"$PYTHON" -c "
+import json
+o = json.load(open(\"out.json\"))
+assert o[\"ok\"] is False and o[\"first_failure\"] == 4, o
+"
+'
+
+test_expect_success 'a damaged ledger can still be read' '
+	dmlctl -C a ledger log >log &&
+	test "$(wc -l <log)" -eq 6 &&
+	dmlctl -C a ledger show 3 >show &&
+	test_grep "^message secone\$" show
+'
+
+test_expect_success 'appending to a damaged ledger is refused' '
+	git -C a rev-parse refs/dml/ledger >before &&
+	test_must_fail dmlctl -C a ledger note -k founder -m "on top of a forgery" 2>err &&
+	test_grep "ledger verify" err &&
+	git -C a rev-parse refs/dml/ledger >after &&
+	test_cmp before after
+'
+
+test_done
