@@ -167,7 +167,7 @@ $(LIBDML): $(LIB_OBJS)
 
 dmlctl: $(CMD_OBJS) $(LINK_DEPS)
 	$(say) LD $@
-	$(Q)$(LINK) -o $@ $(CMD_OBJS) $(LIBDML) $(LIBS)
+	$(Q)$(LINK) -o $@.tmp $(CMD_OBJS) $(LIBDML) $(LIBS) && mv -f $@.tmp $@
 
 $(UNIT_PROGS): t/unit/%: $(B)/t/unit/%.o $(LINK_DEPS)
 	$(say) LD $@

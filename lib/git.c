@@ -666,7 +666,7 @@ dml_repo_ref_cas(struct dml_repo *r, const char *name, const struct dml_oid *new
 		    "ref '%s' is locked: if no other dmlctl or git process is running, remove '%s%s.lock'",
 		    name, git_repository_path(r->git), name);
 	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
-		return dml_error_fmt(DML_ERR_LOCKED, "ref '%s' was moved by another writer", name);
+		return dml_error_fmt(DML_ERR_MOVED, "ref '%s' was moved by another writer", name);
 	if (rc < 0)
 		return dml_error_wrap(giterr("cannot update ref"), "%s", name);
 	return NULL;

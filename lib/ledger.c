@@ -21,7 +21,8 @@
 #define STATEMENT_FILE "statement"
 #define SIGNATURE_FILE "statement.sig"
 #define OBJECTS_DIR "objects"
-#define APPEND_PATIENCE 30	/* seconds to keep retrying a contended append */
+#define APPEND_PATIENCE 30	/* seconds to keep retrying while others append */
+#define LOCK_PATIENCE_MS 2000	/* milliseconds a lock may stay held before we give up */
 
 struct dml_ledger {
 	struct dml_repo *repo;
@@ -306,6 +307,12 @@ match_attachments(const struct dml_stmt *s, const struct dml_attachment *att, si
 	return NULL;
 }
 
+static long
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000L + (b->tv_nsec - a->tv_nsec) / 1000000L;
+}
+
 static void
 backoff(unsigned attempt)
 {
@@ -351,7 +358,7 @@ dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt
 	const struct dml_error *err = NULL;
 	struct dml_stmt *s = NULL;
 	struct dml_oid commit, cur;
-	struct timespec start, t;
+	struct timespec start, t, locked_since = { 0, 0 };
 	unsigned attempt;
 	int exists;
 
@@ -383,9 +390,20 @@ dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt
 			break;
 		dml_stmt_free(s);
 		s = NULL;
-		if (err->code != DML_ERR_LOCKED)
+		if (err->code != DML_ERR_LOCKED && err->code != DML_ERR_MOVED)
 			return err;
 		clock_gettime(CLOCK_MONOTONIC, &t);
+		/*
+		 * A moved ref means others are making progress: keep trying.  A
+		 * lock held for long is likely left by a killed process: like git,
+		 * give up and name it rather than wait forever.
+		 */
+		if (err->code == DML_ERR_MOVED)
+			locked_since.tv_sec = 0;
+		else if (locked_since.tv_sec == 0)
+			locked_since = t;
+		else if (ms_between(&locked_since, &t) > LOCK_PATIENCE_MS)
+			return err;
 		if (t.tv_sec - start.tv_sec > APPEND_PATIENCE)
 			return dml_error_wrap(err, "gave up after %u attempts in %d s", attempt + 1,
 			    APPEND_PATIENCE);
@@ -454,8 +472,8 @@ dml_ledger_batch_commit(struct dml_ledger *l)
 	    (err = dml_repo_ref_cas(l->repo, DML_LEDGER_REF, &l->head, &l->batch_base,
 	    "dmlctl: append batch")) == NULL)
 		return NULL;
-	if (err->code == DML_ERR_LOCKED)
-		err = dml_error_fmt(DML_ERR_LOCKED,
+	if (err->code == DML_ERR_MOVED)
+		err = dml_error_fmt(DML_ERR_MOVED,
 		    "another writer appended while the batch was built; no entry of the batch was added");
 	{
 		struct dml_error keep;
@@ -511,7 +529,7 @@ dml_ledger_create(struct dml_repo *repo, const struct dml_key *founder, const st
 	    (err = write_entry(repo, founder, s, NULL, NULL, 0, &commit)))
 		goto done;
 	if ((err = dml_repo_ref_cas(repo, DML_LEDGER_REF, &commit, NULL, "dmlctl: genesis"))) {
-		if (err->code == DML_ERR_LOCKED)
+		if (err->code == DML_ERR_MOVED)
 			err = dml_error_fmt(DML_ERR_EXISTS, "this repository already has a ledger");
 		goto done;
 	}

@@ -324,6 +324,7 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 	const struct dml_error *err;
 	static const unsigned char zero[32];
 	size_t i;
+	int replayable;
 
 	memset(rep, 0, sizeof(*rep));
 	if ((err = dml_crypto_init()) || (err = walk_chain(repo, rep)))
@@ -371,14 +372,17 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 	}
 	/* Pass 3: links and authority, in order. */
 	dml_state_init(&st);
+	replayable = 1;
 	for (i = 0; i < j.n; i++) {
 		struct dml_verify_entry *e = &rep->entries[i];
 		struct dml_stmt *s = j.stmts[i];
 		const unsigned char *want = i == 0 ? zero : (j.stmts[i - 1] ? j.stmts[i - 1]->id : NULL);
 		char msg[160];
 
-		if (s == NULL)
+		if (s == NULL) {
+			replayable = 0;
 			continue;
+		}
 		if (s->seq != i) {
 			snprintf(msg, sizeof(msg), "the statement says seq %llu at position %zu",
 			    (unsigned long long)s->seq, i);
@@ -387,12 +391,20 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 			fail(e, DML_CHECK_LINK, "prev is not the SHA-256 of the previous statement");
 		else
 			e->ok[DML_CHECK_LINK] = 1;
-		if (e->ok[DML_CHECK_LINK] == 1) {
+		/*
+		 * Authority is judged against the state the entries before built.
+		 * After the first entry that fails anything that state is unknown,
+		 * so later entries' authority is not judged (left "skipped") rather
+		 * than blamed for their predecessor.
+		 */
+		if (replayable && e->why == NULL) {
 			if ((err = dml_state_step(&st, s)))
 				failf(e, DML_CHECK_AUTHORITY, err);
 			else
 				e->ok[DML_CHECK_AUTHORITY] = 1;
 		}
+		if (e->why != NULL)
+			replayable = 0;
 	}
 	dml_state_release(&st);
 	for (i = 0; i < j.n; i++) {

@@ -26,7 +26,8 @@ enum dml_error_code {
 	DML_ERR_NOTFOUND,	/* a named thing does not exist */
 	DML_ERR_EXISTS,		/* a named thing exists already */
 	DML_ERR_PASSPHRASE,	/* a secret key could not be decrypted with the passphrase */
-	DML_ERR_LOCKED,		/* the ledger ref is locked or moved under us (retryable) */
+	DML_ERR_LOCKED,		/* the ledger ref is locked by another writer (retryable) */
+	DML_ERR_MOVED,		/* the ledger ref moved under us: re-read and retry */
 	DML_ERR_UNSUPPORTED,	/* a valid but unsupported format or algorithm */
 	DML_ERR_INTERNAL	/* a library misbehaved */
 };

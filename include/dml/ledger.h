@@ -138,7 +138,7 @@ const struct dml_error *dml_ledger_append(struct dml_ledger *l, const struct dml
  * Batches: appends between begin and commit are built and signed in memory
  * and land together, as one pack and one ref update, or not at all.  If
  * another writer moved the ledger meanwhile, commit fails with
- * DML_ERR_LOCKED, nothing of the batch is added, and the ledger reloads.
+ * DML_ERR_MOVED, nothing of the batch is added, and the ledger reloads.
  * Entries in an open batch cannot be read back with dml_ledger_read.
  */
 const struct dml_error *dml_ledger_batch_begin(struct dml_ledger *l);

@@ -109,8 +109,9 @@ const struct dml_error *dml_repo_ref_read(struct dml_repo *r, const char *name,
     struct dml_oid *out, int *exists);
 /*
  * Compare-and-swap a ref: set `name` to `new` only if it is now `old` (or
- * absent when old is NULL).  DML_ERR_LOCKED when another writer holds the lock
- * or moved the ref first: the caller re-reads and retries.
+ * absent when old is NULL).  DML_ERR_LOCKED when another writer holds the
+ * lock, DML_ERR_MOVED when one moved the ref first: the caller re-reads and
+ * retries.
  */
 const struct dml_error *dml_repo_ref_cas(struct dml_repo *r, const char *name,
     const struct dml_oid *new, const struct dml_oid *old, const char *logmsg);

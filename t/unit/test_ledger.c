@@ -158,7 +158,7 @@ test_batch_conflict_adds_nothing(void **state)
 	assert_null(note(l2, f->founder, "meanwhile"));
 	err = dml_ledger_batch_commit(f->l);
 	assert_non_null(err);
-	assert_int_equal(err->code, DML_ERR_LOCKED);
+	assert_int_equal(err->code, DML_ERR_MOVED);
 	/* Reloaded: it sees the other writer's entry, none of its own batch. */
 	assert_int_equal(dml_ledger_count(f->l), 2);
 	assert_null(note(f->l, f->founder, "after"));
