@@ -126,6 +126,26 @@ dml_buf_add_sshstr(struct dml_buf *b, const void *p, size_t n)
 }
 
 void
+dml_put_be64(unsigned char p[8], uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+uint64_t
+dml_get_be64(const unsigned char p[8])
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void
 dml_buf_reset(struct dml_buf *b)
 {
 	b->len = 0;

@@ -198,26 +198,6 @@ dml_key_name_valid(const char *name)
 	return 1;
 }
 
-static void
-put_u64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 const struct dml_error *
 dml_keyfile_encode(struct dml_buf *out, const struct dml_key *k, const char *pass, size_t passlen)
 {
@@ -243,8 +223,8 @@ dml_keyfile_encode(struct dml_buf *out, const struct dml_key *k, const char *pas
 	} else {
 		dml_pwhash_defaults(&ops, &mem);
 		dml_randombytes(kdfopt, DML_PWHASH_SALT_LEN);
-		put_u64(kdfopt + DML_PWHASH_SALT_LEN, ops);
-		put_u64(kdfopt + DML_PWHASH_SALT_LEN + 8, mem);
+		dml_put_be64(kdfopt + DML_PWHASH_SALT_LEN, ops);
+		dml_put_be64(kdfopt + DML_PWHASH_SALT_LEN + 8, mem);
 		dml_randombytes(nonce, sizeof(nonce));
 		if ((aeadkey = dml_secret_alloc(DML_AEAD_KEY_LEN)) == NULL) {
 			err = dml_error_nomem();
@@ -368,8 +348,8 @@ dml_keyfile_decode(struct dml_key **out, const char *text, size_t n, const char 
 	if (eq(kf.kdf, kf.kdflen, "none")) {
 		memcpy(seed, kf.secret, DML_ED25519_SEED_LEN);
 	} else {
-		uint64_t ops = get_u64(kf.kdfopt + DML_PWHASH_SALT_LEN);
-		uint64_t mem = get_u64(kf.kdfopt + DML_PWHASH_SALT_LEN + 8);
+		uint64_t ops = dml_get_be64(kf.kdfopt + DML_PWHASH_SALT_LEN);
+		uint64_t mem = dml_get_be64(kf.kdfopt + DML_PWHASH_SALT_LEN + 8);
 
 		if (pass == NULL) {
 			err = dml_error_fmt(DML_ERR_PASSPHRASE,

@@ -23,17 +23,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Would decoding this with a passphrase run an expensive Argon2id? */
 static int
 expensive(const uint8_t *data, size_t size)
@@ -50,7 +39,7 @@ expensive(const uint8_t *data, size_t size)
 	dml_reader_init(&r, blob, len);
 	if (dml_reader_sshstr(&r, &p, &n) == 0 && dml_reader_sshstr(&r, &p, &n) == 0 &&
 	    dml_reader_sshstr(&r, &opt, &optlen) == 0 && optlen == 32)
-		rc = get_u64(opt + 16) > FUZZ_MAX_OPS || get_u64(opt + 24) > FUZZ_MAX_MEM;
+		rc = dml_get_be64(opt + 16) > FUZZ_MAX_OPS || dml_get_be64(opt + 24) > FUZZ_MAX_MEM;
 	free(blob);
 	return rc;
 }

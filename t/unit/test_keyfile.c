@@ -81,26 +81,6 @@ decode_fails(const void *text, size_t n, const char *pass, enum dml_error_code c
 		fail_msg("error code %d, expected %d: %s", err->code, code, err->msg);
 }
 
-static void
-put_u64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /*
  * The blob of an encrypted key file with chosen Argon2id limits, laid out
  * as dml/key.h describes.  With sealed_ops/mem different from ops/mem the
@@ -113,8 +93,8 @@ craft_encrypted(struct dml_buf *blob, const struct dml_key *k, const char *pass,
 	unsigned char opt[32], nonce[24], key[32], sealed[48];
 
 	memset(opt, 0x5a, 16);
-	put_u64(opt + 16, ops);
-	put_u64(opt + 24, mem);
+	dml_put_be64(opt + 16, ops);
+	dml_put_be64(opt + 24, mem);
 	memset(nonce, 0xa5, sizeof(nonce));
 	dml_buf_reset(blob);
 	assert_null(dml_buf_add_sshstr(blob, "dmlctl-secret-key-v1", 20));
@@ -289,8 +269,8 @@ corrupt_every_byte(const struct dml_buf *blob, const struct dml_key *k, const ch
 			 * limits would take seconds: the decoder's bound is tested
 			 * apart.  Skip those few.
 			 */
-			if (mem_offset && get_u64(b + mem_offset) > ((uint64_t)64 << 20) &&
-			    get_u64(b + mem_offset) <= ((uint64_t)4 << 30))
+			if (mem_offset && dml_get_be64(b + mem_offset) > ((uint64_t)64 << 20) &&
+			    dml_get_be64(b + mem_offset) <= ((uint64_t)1 << 30))
 				continue;
 			armor(&text, KEYFILE_LABEL, b, blob->len);
 			err = dml_keyfile_decode(&out, (const char *)text.data, text.len, pass,
@@ -331,7 +311,7 @@ test_corrupt_encrypted(void **state)
 	dml_key_free(back);
 	/* string magic, string kdf, uint32 len, salt[16], ops[8], mem[8] */
 	mem_offset = 4 + 20 + 4 + 8 + 4 + 16 + 8;
-	assert_true(get_u64(blob.data + mem_offset) == mem);
+	assert_true(dml_get_be64(blob.data + mem_offset) == mem);
 	corrupt_every_byte(&blob, k, PASS, mem_offset);
 	dml_buf_release(&text);
 	dml_buf_release(&blob);
