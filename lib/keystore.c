@@ -356,9 +356,8 @@ dml_keystore_public(struct dml_pubkey *out, const char *spec)
 
 	if (strncmp(spec, "ssh-ed25519 ", 12) == 0 || strncmp(spec, "ed25519:", 8) == 0)
 		return dml_pubkey_parse(out, spec, len);
-	if ((err = dml_keystore_resolve(spec, &path)))
-		return err;
-	if ((err = dml_read_file((const char *)path.data, &text, KEYFILE_MAX)))
+	if ((err = dml_keystore_resolve(spec, &path)) ||
+	    (err = dml_read_file((const char *)path.data, &text, KEYFILE_MAX)))
 		goto done;
 	if (text.len > 12 && memcmp(text.data, "ssh-ed25519 ", 12) == 0) {
 		err = dml_pubkey_parse(out, (const char *)text.data, text.len);
