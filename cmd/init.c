@@ -73,9 +73,9 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 	struct dml_stmt *genesis = NULL;
 	struct dml_genesis g;
 	const struct dml_error *err = NULL;
-	char member[DML_KEY_ID_LEN + 600], (*rules)[160] = NULL, keyid[DML_KEY_ID_LEN + 1];
+	char rolebuf[1024], member[DML_KEY_ID_LEN + 2 + sizeof(rolebuf)], (*rules)[160] = NULL;
+	char keyid[DML_KEY_ID_LEN + 1];
 	char fp[DML_KEY_FP_LEN + 1], id[DML_ID_LEN + 1], dirname_buf[PATH_MAX];
-	char rolebuf[1024];
 	const char *dir = getenv("DMLCTL_DIR");
 	const char *member_p, **rule_p = NULL;
 	uint64_t now;

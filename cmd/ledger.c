@@ -1,6 +1,7 @@
 /*
  * ledger.c - dmlctl ledger: log, show, verify, allowed-signers, note.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +17,10 @@ iso_time(char *out, size_t n, uint64_t t)
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	gmtime_r(&tt, &tm);
+	if ((uint64_t)tt != t || gmtime_r(&tt, &tm) == NULL) {
+		snprintf(out, n, "%llu", (unsigned long long)t);	/* beyond the calendar */
+		return;
+	}
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
@@ -134,9 +138,14 @@ static int
 ledger_verify(struct ctx *ctx, int argc, char **argv)
 {
 	static const char *const usage[] = {
-		"dmlctl ledger verify [--from <seq>] [--threads <n>] [--json]", NULL };
+		"dmlctl ledger verify [--genesis <id>] [--from <seq>] [--threads <n>] [--json]", NULL };
 	uint64_t from = 0, threads = 0;
+	const char *genesis = NULL;
+	char want[DML_ID_LEN + 1];
+	int wrong_genesis = 0;
 	struct opt opts[] = {
+		{ OPT_STRING, 0, "genesis", "<id>", "require this genesis entry ID (pins the ledger)",
+		    &genesis },
 		{ OPT_UINT, 0, "from", "<seq>", "check entries from <seq> on (earlier ones are only "
 		    "replayed)", &from },
 		{ OPT_UINT, 0, "threads", "<n>", "threads for signature checks (default: all cores)",
@@ -157,6 +166,14 @@ ledger_verify(struct ctx *ctx, int argc, char **argv)
 		return usage_error("'ledger verify' takes no arguments");
 	if (threads > 1024)
 		return usage_error("--threads %llu is too many", (unsigned long long)threads);
+	if (genesis) {
+		unsigned char id[32];
+		const char *g = strncmp(genesis, "sha256:", 7) == 0 ? genesis + 7 : genesis;
+		if (strlen(g) != 64 || snprintf(want, sizeof(want), "sha256:%s", g) != DML_ID_LEN ||
+		    dml_id_parse(id, want, strlen(want)) != 0)
+			return usage_error("--genesis '%s': expected a full entry ID, sha256:<64 hex "
+			    "digits>", genesis);
+	}
 	if ((err = ctx_repo(ctx, &repo)))
 		return report(err);
 	memset(&vo, 0, sizeof(vo));
@@ -171,6 +188,12 @@ ledger_verify(struct ctx *ctx, int argc, char **argv)
 		dml_verify_report_release(&rep);
 		return usage_error("--from %llu: the ledger has only %zu entries",
 		    (unsigned long long)from, count);
+	}
+	if (genesis && rep.nentries > 0 && strcmp(rep.entries[0].id, want) != 0) {
+		wrong_genesis = 1;
+		if (!rep.failed)
+			rep.first_bad = 0;
+		rep.failed = 1;
 	}
 	if (ctx->json) {
 		json_t *o = json_object(), *arr = json_array();
@@ -190,11 +213,19 @@ ledger_verify(struct ctx *ctx, int argc, char **argv)
 		}
 		json_object_set_new(o, "ok", json_boolean(!rep.failed));
 		json_object_set_new(o, "entries", json_integer((json_int_t)rep.nentries));
+		json_object_set_new(o, "genesis", rep.entries[0].id[0] ?
+		    json_string(rep.entries[0].id) : json_null());
+		json_object_set_new(o, "head", rep.entries[rep.nentries - 1].id[0] ?
+		    json_string(rep.entries[rep.nentries - 1].id) : json_null());
+		if (wrong_genesis)
+			json_object_set_new(o, "expected_genesis", json_string(want));
 		if (rep.failed) {
 			json_object_set_new(o, "first_failure",
 			    json_integer((json_int_t)rep.entries[rep.first_bad].seq));
-			json_object_set_new(o, "reason", json_string(rep.entries[rep.first_bad].why ?
-			    rep.entries[rep.first_bad].why : "unreadable"));
+			json_object_set_new(o, "reason", json_string(wrong_genesis ?
+			    "the genesis is not the one required by --genesis" :
+			    rep.entries[rep.first_bad].why ? rep.entries[rep.first_bad].why :
+			    "unreadable"));
 		}
 		json_object_set_new(o, "results", arr);
 		n = json_print(o);
@@ -203,10 +234,13 @@ ledger_verify(struct ctx *ctx, int argc, char **argv)
 		return c;
 	}
 	if (!rep.failed) {
-		printf("ledger verified: %zu entries, every check passed\n", rep.nentries);
+		printf("ledger verified: %zu entries, every check passed\ngenesis %s\nhead    %s\n",
+		    rep.nentries, rep.entries[0].id, rep.entries[rep.nentries - 1].id);
 		dml_verify_report_release(&rep);
 		return 0;
 	}
+	if (wrong_genesis)
+		printf("FAILED genesis is %s, but --genesis requires %s\n", rep.entries[0].id, want);
 	for (i = rep.first_bad; i < rep.nentries; i++) {
 		const struct dml_verify_entry *e = &rep.entries[i];
 		if (e->why == NULL)

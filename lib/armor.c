@@ -26,6 +26,7 @@ dml_armor_encode(struct dml_buf *out, const char *label, const void *data, size_
 	}
 	if (err == NULL)
 		err = dml_buf_addf(out, "-----END %s-----\n", label);
+	dml_memzero(b64, len);
 	free(b64);
 	return err;
 }
@@ -66,6 +67,9 @@ dml_armor_decode(unsigned char **out, size_t *outlen, const char *text, size_t n
 
 	*out = NULL;
 	*outlen = 0;
+	/* Sized once: armor may hold a secret key, and realloc would leave copies. */
+	if (dml_buf_grow(&b64, n) != NULL)
+		return -1;
 	snprintf(begin, sizeof(begin), "-----BEGIN %s-----", label);
 	snprintf(end, sizeof(end), "-----END %s-----", label);
 	while (next_line(text, n, &pos, &line, &len, &crlf) == 0) {

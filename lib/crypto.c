@@ -201,6 +201,7 @@ dml_base64_decode(unsigned char **out, size_t *outlen, const char *s, size_t sle
 		return -1;
 	if (sodium_base642bin(buf, cap, s, slen, NULL, &len, &end,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 || end != s + slen) {
+		sodium_memzero(buf, cap + 1);
 		free(buf);
 		return -1;
 	}

@@ -453,6 +453,17 @@ dml_repo_tree_read(struct dml_repo *r, const struct dml_oid *id, struct dml_tree
 		it[i].is_tree = mode == GIT_FILEMODE_TREE;
 	}
 	git_tree_free(tree);
+	/*
+	 * git never writes a tree out of order or with a name twice, and fsck
+	 * rejects one; libgit2 parses it anyway.  Refuse it, so that no two
+	 * readers can pick different items of the same name.
+	 */
+	for (i = 1; i < cnt; i++)
+		if (tree_item_cmp(&it[i - 1], &it[i]) >= 0) {
+			dml_tree_items_free(it, cnt);
+			return dml_error_fmt(DML_ERR_VERIFY,
+			    "tree %s has a duplicate or misordered entry '%s'", hex, it[i].name);
+		}
 	*items = it;
 	*n = cnt;
 	return NULL;

@@ -492,6 +492,10 @@ dml_openssh_key_decode(struct dml_key **out, char **comment, const char *text, s
 		    "'%s': OpenSSH private key does not match its public key", what);
 		goto done;
 	}
+	/* A comment becomes part of a .pub line: no control characters in it. */
+	for (i = 0; i < cmtlen; i++)
+		if (cmt[i] < 0x20 || cmt[i] == 0x7f)
+			cmtlen = 0;
 	if ((*comment = malloc(cmtlen + 1)) == NULL) {
 		err = dml_error_nomem();
 		goto done;

@@ -354,8 +354,12 @@ dml_keystore_public(struct dml_pubkey *out, const char *spec)
 	const struct dml_error *err;
 	size_t len = strlen(spec);
 
-	if (strncmp(spec, "ssh-ed25519 ", 12) == 0 || strncmp(spec, "ed25519:", 8) == 0)
-		return dml_pubkey_parse(out, spec, len);
+	/* A key typed on the command line: a malformed one is a usage error. */
+	if (strncmp(spec, "ssh-ed25519 ", 12) == 0 || strncmp(spec, "ed25519:", 8) == 0) {
+		if ((err = dml_pubkey_parse(out, spec, len)))
+			return dml_error_fmt(DML_ERR_USAGE, "%s", err->msg);
+		return NULL;
+	}
 	if ((err = dml_keystore_resolve(spec, &path)) ||
 	    (err = dml_read_file((const char *)path.data, &text, KEYFILE_MAX)))
 		goto done;

@@ -468,10 +468,22 @@ dml_ledger_batch_commit(struct dml_ledger *l)
 	l->batch = 0;
 	if (dml_oid_equal(&l->head, &l->batch_base))
 		return dml_repo_batch_end(l->repo, 0);	/* nothing appended */
-	if ((err = dml_repo_batch_end(l->repo, 1)) == NULL &&
-	    (err = dml_repo_ref_cas(l->repo, DML_LEDGER_REF, &l->head, &l->batch_base,
-	    "dmlctl: append batch")) == NULL)
-		return NULL;
+	if ((err = dml_repo_batch_end(l->repo, 1)) == NULL) {
+		struct timespec start, t;
+		unsigned attempt = 0;
+
+		/* The pack is written; only the ref update may wait for a lock. */
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		while ((err = dml_repo_ref_cas(l->repo, DML_LEDGER_REF, &l->head, &l->batch_base,
+		    "dmlctl: append batch")) != NULL && err->code == DML_ERR_LOCKED) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (ms_between(&start, &t) > LOCK_PATIENCE_MS)
+				break;
+			backoff(attempt++);
+		}
+		if (err == NULL)
+			return NULL;
+	}
 	if (err->code == DML_ERR_MOVED)
 		err = dml_error_fmt(DML_ERR_MOVED,
 		    "another writer appended while the batch was built; no entry of the batch was added");
@@ -595,7 +607,10 @@ format_time(char *out, size_t n, uint64_t t)
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	gmtime_r(&tt, &tm);
+	if ((uint64_t)tt != t || gmtime_r(&tt, &tm) == NULL) {
+		snprintf(out, n, "%llu", (unsigned long long)t);	/* beyond the calendar */
+		return;
+	}
 	strftime(out, n, "%Y%m%d%H%M%SZ", &tm);
 }
 

@@ -417,10 +417,18 @@ static const struct dml_field_spec note_fields[] = {
 };
 
 #define NF(a) (sizeof(a) / sizeof((a)[0]))
-const struct dml_entry_type dml_type_genesis = { "ledger.genesis", genesis_fields,
-	NF(genesis_fields), genesis_check, genesis_apply };
-const struct dml_entry_type dml_type_key_add = { "key.add", key_add_fields, NF(key_add_fields),
-	key_add_check, key_add_apply };
-const struct dml_entry_type dml_type_key_revoke = { "key.revoke", key_revoke_fields,
-	NF(key_revoke_fields), key_revoke_check, key_revoke_apply };
-const struct dml_entry_type dml_type_note = { "note", note_fields, NF(note_fields), NULL, NULL };
+const struct dml_entry_type dml_type_genesis = {
+	.name = "ledger.genesis", .fields = genesis_fields, .nfields = NF(genesis_fields),
+	.check = genesis_check, .apply = genesis_apply,
+};
+const struct dml_entry_type dml_type_key_add = {
+	.name = "key.add", .fields = key_add_fields, .nfields = NF(key_add_fields),
+	.check = key_add_check, .apply = key_add_apply,
+};
+const struct dml_entry_type dml_type_key_revoke = {
+	.name = "key.revoke", .fields = key_revoke_fields, .nfields = NF(key_revoke_fields),
+	.check = key_revoke_check, .apply = key_revoke_apply,
+};
+const struct dml_entry_type dml_type_note = {
+	.name = "note", .fields = note_fields, .nfields = NF(note_fields),
+};

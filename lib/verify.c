@@ -24,7 +24,7 @@ const char *
 dml_check_name(enum dml_check c)
 {
 	static const char *const names[DML_CHECK_COUNT] = { "chain", "statement", "link",
-		"signature", "commit-signature", "objects", "authority" };
+		"signature", "commit-signature", "objects", "data", "authority" };
 
 	return c < DML_CHECK_COUNT ? names[c] : "?";
 }
@@ -38,6 +38,7 @@ struct job {
 	uint64_t from;
 	atomic_size_t next;
 	atomic_size_t done;
+	atomic_int failed_open;		/* a worker could not open the repository */
 	struct dml_error fatal;
 	pthread_mutex_t lock;
 };
@@ -51,6 +52,18 @@ fail(struct dml_verify_entry *e, enum dml_check c, const char *why)
 		if ((e->why = malloc(n)) != NULL)
 			snprintf(e->why, n, "%s: %s", dml_check_name(c), why);
 	}
+}
+
+/* Did any check of the entry fail?  (Decided by ok[], never by why.) */
+static int
+entry_failed(const struct dml_verify_entry *e)
+{
+	int c;
+
+	for (c = 0; c < DML_CHECK_COUNT; c++)
+		if (e->ok[c] == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -123,6 +136,7 @@ check_objects(struct dml_repo *r, struct dml_verify_entry *e, const struct dml_s
 			goto done;
 		}
 	}
+	/* Tree names are unique (dml_repo_tree_read), and so are the IDs. */
 	if (n != nref) {
 		fail(e, DML_CHECK_OBJECTS, "an object the statement names is missing");
 		goto done;
@@ -144,7 +158,7 @@ check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp
 	struct dml_stmt *s = NULL;
 	struct dml_pubkey signer;
 	const struct dml_error *err;
-	size_t n = 0, i;
+	size_t n = 0, i, nstore = 0;
 	char msg[256];
 
 	if ((err = dml_repo_commit_read(r, &e->commit, &ci))) {
@@ -166,6 +180,8 @@ check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp
 			sig_oid = &items[i].oid;
 		else if (items[i].is_tree && strcmp(items[i].name, "objects") == 0)
 			obj_oid = &items[i].oid;
+		else if (items[i].is_tree)
+			nstore++;	/* judged once the statement says the type */
 		else {
 			snprintf(msg, sizeof(msg), "unexpected item '%.80s' in the entry tree",
 			    items[i].name);
@@ -184,6 +200,19 @@ check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp
 		goto done;
 	}
 	e->ok[DML_CHECK_STATEMENT] = 1;
+	for (i = 0; i < n && nstore > 0; i++) {
+		const char *const *name = s->type->store;
+		if (!items[i].is_tree || strcmp(items[i].name, "objects") == 0)
+			continue;
+		while (name && *name && strcmp(*name, items[i].name) != 0)
+			name++;
+		if (name == NULL || *name == NULL) {
+			snprintf(msg, sizeof(msg), "unexpected item '%.80s' in the entry tree",
+			    items[i].name);
+			fail(e, DML_CHECK_CHAIN, msg);
+			goto done;
+		}
+	}
 	dml_id_format(e->id, s->id);
 	snprintf(e->type, sizeof(e->type), "%s", s->type->name);
 	dml_pubkey_id(e->author, &s->author);
@@ -207,6 +236,12 @@ check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp
 		else
 			e->ok[DML_CHECK_COMMIT_SIGNATURE] = 1;
 		check_objects(r, e, s, obj_oid);
+		if (s->type->verify_store == NULL)
+			e->ok[DML_CHECK_DATA] = 1;
+		else if ((err = s->type->verify_store(r, s, items, n)))
+			failf(e, DML_CHECK_DATA, err);
+		else
+			e->ok[DML_CHECK_DATA] = 1;
 	}
 	*sp = s;
 	s = NULL;
@@ -231,6 +266,7 @@ worker(void *arg)
 		if (j->fatal.code == DML_ERR_OK)
 			dml_error_keep(&j->fatal, err);
 		pthread_mutex_unlock(&j->lock);
+		atomic_store(&j->failed_open, 1);
 		return NULL;
 	}
 	while ((i = atomic_fetch_add(&j->next, 1)) < j->n) {
@@ -338,6 +374,7 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 	/* An unreadable oldest commit is skipped, and counts as done. */
 	atomic_init(&j.next, rep->entries[0].ok[DML_CHECK_CHAIN] == 0 ? 1 : 0);
 	atomic_init(&j.done, atomic_load(&j.next));
+	atomic_init(&j.failed_open, 0);
 	pthread_mutex_init(&j.lock, NULL);
 	if ((j.stmts = calloc(j.n, sizeof(*j.stmts))) == NULL) {
 		err = dml_error_nomem();
@@ -357,7 +394,7 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 			started++;
 	if (started == 0)
 		worker(&j);
-	while (o && o->progress && atomic_load(&j.done) < j.n && j.fatal.code == DML_ERR_OK &&
+	while (o && o->progress && atomic_load(&j.done) < j.n && !atomic_load(&j.failed_open) &&
 	    started > 0) {
 		o->progress(o->arg, atomic_load(&j.done), j.n);
 		usleep(100000);
@@ -397,21 +434,23 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 		 * so later entries' authority is not judged (left "skipped") rather
 		 * than blamed for their predecessor.
 		 */
-		if (replayable && e->why == NULL) {
+		if (replayable && !entry_failed(e)) {
 			if ((err = dml_state_step(&st, s)))
 				failf(e, DML_CHECK_AUTHORITY, err);
 			else
 				e->ok[DML_CHECK_AUTHORITY] = 1;
 		}
-		if (e->why != NULL)
+		if (entry_failed(e))
 			replayable = 0;
 	}
 	dml_state_release(&st);
+	/*
+	 * Any failed check fails the ledger, before --from too: the entries
+	 * before it are replayed to know who was allowed, and a replay that
+	 * fails leaves later authority unjudged.
+	 */
 	for (i = 0; i < j.n; i++) {
-		if (rep->entries[i].seq < j.from)
-			continue;
-		if (rep->entries[i].why != NULL || (j.stmts[i] == NULL &&
-		    rep->entries[i].ok[DML_CHECK_CHAIN] != 1)) {
+		if (j.stmts[i] == NULL || entry_failed(&rep->entries[i])) {
 			if (!rep->failed)
 				rep->first_bad = i;
 			rep->failed = 1;

@@ -64,6 +64,8 @@ struct dml_field_spec {
 
 struct dml_state;
 struct dml_stmt;
+struct dml_repo;
+struct dml_tree_item;
 
 struct dml_entry_type {
 	const char *name;
@@ -73,6 +75,15 @@ struct dml_entry_type {
 	const struct dml_error *(*check)(const struct dml_state *st, const struct dml_stmt *s);
 	/* How it changes the state (may be NULL). */
 	const struct dml_error *(*apply)(struct dml_state *st, const struct dml_stmt *s);
+	/*
+	 * Subtrees the entry stores beside statement, signature and objects/
+	 * (a NULL-terminated list of names, or NULL), and how `ledger verify`
+	 * recomputes what they hold: `items` is the entry's whole tree.  A
+	 * failure is reported as the "data" check.
+	 */
+	const char *const *store;
+	const struct dml_error *(*verify_store)(struct dml_repo *r, const struct dml_stmt *s,
+	    const struct dml_tree_item *items, size_t n);
 };
 
 /* The table of known entry types; NULL when the name is unknown. */

@@ -159,6 +159,7 @@ enum dml_check {
 	DML_CHECK_SIGNATURE,	/* statement signature by the author */
 	DML_CHECK_COMMIT_SIGNATURE,	/* gpgsig by the author over the commit */
 	DML_CHECK_OBJECTS,	/* every named object present with its digest */
+	DML_CHECK_DATA,		/* stored data recomputed (the type's verify_store) */
 	DML_CHECK_AUTHORITY,	/* the author was allowed to write it */
 	DML_CHECK_COUNT
 };
