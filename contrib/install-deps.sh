@@ -13,6 +13,7 @@
 deps='
 libgit2-dev:pc=libgit2
 libsodium-dev:pc=libsodium
+libssl-dev:pc=libcrypto
 libzstd-dev:pc=libzstd
 liblapacke-dev:pc=lapacke
 libopenblas-dev:pc=openblas|blas

@@ -10,8 +10,6 @@
 #include "crypto.h"
 #include "dml/version.h"
 
-_Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(((struct dml_sha256_ctx *)0)->opaque),
-    "sha256 state does not fit");
 _Static_assert(crypto_sign_PUBLICKEYBYTES == DML_ED25519_PK_LEN, "ed25519 pk size");
 _Static_assert(crypto_sign_SECRETKEYBYTES == DML_ED25519_SK_LEN, "ed25519 sk size");
 _Static_assert(crypto_sign_BYTES == DML_ED25519_SIG_LEN, "ed25519 sig size");
@@ -77,33 +75,9 @@ dml_secret_free(void *p)
 }
 
 void
-dml_sha256(unsigned char out[DML_SHA256_LEN], const void *p, size_t n)
-{
-	crypto_hash_sha256(out, p, n);
-}
-
-void
 dml_sha512(unsigned char out[DML_SHA512_LEN], const void *p, size_t n)
 {
 	crypto_hash_sha512(out, p, n);
-}
-
-void
-dml_sha256_init(struct dml_sha256_ctx *c)
-{
-	crypto_hash_sha256_init((crypto_hash_sha256_state *)c->opaque);
-}
-
-void
-dml_sha256_update(struct dml_sha256_ctx *c, const void *p, size_t n)
-{
-	crypto_hash_sha256_update((crypto_hash_sha256_state *)c->opaque, p, n);
-}
-
-void
-dml_sha256_final(struct dml_sha256_ctx *c, unsigned char out[DML_SHA256_LEN])
-{
-	crypto_hash_sha256_final((crypto_hash_sha256_state *)c->opaque, out);
 }
 
 void

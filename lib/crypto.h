@@ -1,7 +1,8 @@
 /*
  * crypto.h - private: the only doorway to libsodium.
  *
- * lib/crypto.c is the one file that includes <sodium.h>.  Everything here is
+ * lib/crypto.c is the one file that includes <sodium.h>; SHA-256 comes from
+ * lib/sha.c, the one file that includes OpenSSL's headers.  Everything here is
  * a thin, documented shim so the rest of the library names operations, not a
  * vendor API, and tests could substitute another implementation.
  */
