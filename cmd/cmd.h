@@ -107,6 +107,7 @@ int json_print(json_t *v);
 json_t *json_stmt(const struct dml_stmt *s);
 
 /* Commands. */
+int cmd_dataset(struct ctx *ctx, int argc, char **argv);
 int cmd_init(struct ctx *ctx, int argc, char **argv);
 int cmd_key(struct ctx *ctx, int argc, char **argv);
 int cmd_ledger(struct ctx *ctx, int argc, char **argv);

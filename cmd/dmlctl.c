@@ -26,6 +26,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "dataset", cmd_dataset, "publish, fetch and verify datasets with their terms" },
 	{ "help", cmd_help, "show the manual page of a command" },
 	{ "init", cmd_init, "create a repository and its ledger, or adopt a git repository" },
 	{ "key", cmd_key, "generate, import and export keys; add and revoke members" },

@@ -220,10 +220,10 @@ dml_ledger_open(struct dml_ledger **out, struct dml_repo *repo, unsigned flags)
 static const struct dml_error *
 write_entry(struct dml_repo *repo, const struct dml_key *k, const struct dml_stmt *s,
     const struct dml_oid *parent, const struct dml_attachment *att, size_t natt,
-    struct dml_oid *commit)
+    const struct dml_tree_item *extra, size_t nextra, struct dml_oid *commit)
 {
 	struct dml_buf sig = DML_BUF_INIT, content = DML_BUF_INIT, csig = DML_BUF_INIT;
-	struct dml_tree_item top[3], *objs = NULL;
+	struct dml_tree_item top[3 + 4], *objs = NULL;
 	char id[DML_ID_LEN + 1], keyid[DML_KEY_ID_LEN + 1], msg[256];
 	size_t ntop = 0, i;
 	struct dml_oid tree;
@@ -257,6 +257,17 @@ write_entry(struct dml_repo *repo, const struct dml_key *k, const struct dml_stm
 		top[ntop].is_tree = 1;
 		if ((err = dml_repo_tree_write(repo, &top[ntop++].oid, objs, natt)))
 			goto done;
+	}
+	for (i = 0; i < nextra; i++) {
+		const char *const *name = s->type->store;
+		while (name && *name && strcmp(*name, extra[i].name) != 0)
+			name++;
+		if (name == NULL || *name == NULL || !extra[i].is_tree || ntop == 7) {
+			err = dml_error_fmt(DML_ERR_USAGE, "entry type '%s' stores no '%s'",
+			    s->type->name, extra[i].name);
+			goto done;
+		}
+		top[ntop++] = extra[i];
 	}
 	if ((err = dml_repo_tree_write(repo, &tree, top, ntop)))
 		goto done;
@@ -332,7 +343,8 @@ backoff(unsigned attempt)
 /* Build, check, sign and store one entry on top of the current state. */
 static const struct dml_error *
 build_entry(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt_builder *b,
-    uint64_t time, const struct dml_attachment *att, size_t natt, struct dml_stmt **s,
+    uint64_t time, const struct dml_attachment *att, size_t natt,
+    const struct dml_tree_item *extra, size_t nextra, struct dml_stmt **s,
     struct dml_oid *commit)
 {
 	const struct dml_error *err;
@@ -344,7 +356,7 @@ build_entry(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt_build
 	if ((err = dml_stmt_build(s, b)))
 		return err;
 	if ((err = dml_state_check(&l->st, *s)) || (err = match_attachments(*s, att, natt)) ||
-	    (err = write_entry(l->repo, k, *s, &l->head, att, natt, commit))) {
+	    (err = write_entry(l->repo, k, *s, &l->head, att, natt, extra, nextra, commit))) {
 		dml_stmt_free(*s);
 		*s = NULL;
 	}
@@ -354,6 +366,14 @@ build_entry(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt_build
 const struct dml_error *
 dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt_builder *b,
     uint64_t time, struct dml_attachment *att, size_t natt, struct dml_stmt **out)
+{
+	return dml_ledger_append_store(l, k, b, time, att, natt, NULL, 0, out);
+}
+
+const struct dml_error *
+dml_ledger_append_store(struct dml_ledger *l, const struct dml_key *k,
+    struct dml_stmt_builder *b, uint64_t time, struct dml_attachment *att, size_t natt,
+    const struct dml_tree_item *extra, size_t nextra, struct dml_stmt **out)
 {
 	const struct dml_error *err = NULL;
 	struct dml_stmt *s = NULL;
@@ -368,7 +388,7 @@ dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt
 		return dml_error_fmt(DML_ERR_INTERNAL, "ledger opened without replay cannot append");
 	if (l->batch) {
 		/* The ref moves once, at dml_ledger_batch_commit. */
-		if ((err = build_entry(l, k, b, time, att, natt, &s, &commit)))
+		if ((err = build_entry(l, k, b, time, att, natt, extra, nextra, &s, &commit)))
 			return err;
 		goto applied;
 	}
@@ -383,7 +403,7 @@ dml_ledger_append(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt
 			if (!dml_oid_equal(&cur, &l->head) && (err = catch_up(l, &cur)))
 				return err;
 		}
-		if ((err = build_entry(l, k, b, time, att, natt, &s, &commit)))
+		if ((err = build_entry(l, k, b, time, att, natt, extra, nextra, &s, &commit)))
 			return err;
 		err = dml_repo_ref_cas(l->repo, DML_LEDGER_REF, &commit, &l->head, "dmlctl: append");
 		if (err == NULL)
@@ -538,7 +558,7 @@ dml_ledger_create(struct dml_repo *repo, const struct dml_key *founder, const st
 		if ((err = dml_stmt_builder_add(&b, "allow", g->rules[i])))
 			goto done;
 	if ((err = dml_stmt_build(&s, &b)) || (err = dml_state_step(&st, s)) ||
-	    (err = write_entry(repo, founder, s, NULL, NULL, 0, &commit)))
+	    (err = write_entry(repo, founder, s, NULL, NULL, 0, NULL, 0, &commit)))
 		goto done;
 	if ((err = dml_repo_ref_cas(repo, DML_LEDGER_REF, &commit, NULL, "dmlctl: genesis"))) {
 		if (err->code == DML_ERR_MOVED)
@@ -552,6 +572,29 @@ done:
 	dml_state_release(&st);
 	dml_stmt_builder_release(&b);
 	return err;
+}
+
+struct dml_repo *
+dml_ledger_repo(struct dml_ledger *l)
+{
+	return l->repo;
+}
+
+const struct dml_error *
+dml_ledger_read_tree(struct dml_ledger *l, uint64_t seq, struct dml_tree_item **items, size_t *n)
+{
+	struct dml_oid tree, parents[2];
+	unsigned np;
+	const struct dml_error *err;
+
+	*items = NULL;
+	*n = 0;
+	if (seq >= l->ncommits)
+		return dml_error_fmt(DML_ERR_NOTFOUND, "no entry %llu (the ledger has %zu)",
+		    (unsigned long long)seq, l->ncommits);
+	if ((err = dml_repo_commit_links(l->repo, &l->commits[seq], &tree, parents, &np)))
+		return err;
+	return dml_repo_tree_read(l->repo, &tree, items, n);
 }
 
 const struct dml_error *

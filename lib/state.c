@@ -28,6 +28,11 @@ dml_state_release(struct dml_state *st)
 		free(st->members[i].name);
 	free(st->members);
 	free(st->rules);
+	for (i = 0; i < st->ndatasets; i++) {
+		free(st->datasets[i].name);
+		free(st->datasets[i].seqs);
+	}
+	free(st->datasets);
 	free(st->name);
 	dml_state_init(st);
 }

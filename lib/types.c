@@ -9,9 +9,10 @@
 #include "dml/entry.h"
 
 extern const struct dml_entry_type dml_type_genesis, dml_type_key_add, dml_type_key_revoke,
-    dml_type_note;
+    dml_type_note, dml_type_dataset_publish;
 
 static const struct dml_entry_type *const types[] = {
+	&dml_type_dataset_publish,
 	&dml_type_key_add,
 	&dml_type_key_revoke,
 	&dml_type_genesis,

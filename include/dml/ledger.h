@@ -42,6 +42,15 @@ struct dml_rule {
 	uint64_t roles;		/* any of these roles may write the type */
 };
 
+/* A dataset name's versions (see dml/dataset.h). */
+struct dml_dataset_head {
+	char *name;
+	struct dml_pubkey owner;
+	uint64_t *seqs;		/* entry seq of version i + 1 */
+	uint64_t nversions;
+	unsigned char last[32];	/* statement ID of the newest version */
+};
+
 struct dml_state {
 	int have_genesis;
 	char *name;			/* the ledger's name */
@@ -54,6 +63,8 @@ struct dml_state {
 	size_t nmembers;
 	struct dml_rule *rules;		/* sorted by type */
 	size_t nrules;
+	struct dml_dataset_head *datasets;	/* sorted by name */
+	size_t ndatasets;
 };
 
 void dml_state_init(struct dml_state *st);
@@ -144,6 +155,17 @@ const struct dml_error *dml_ledger_append(struct dml_ledger *l, const struct dml
 const struct dml_error *dml_ledger_batch_begin(struct dml_ledger *l);
 const struct dml_error *dml_ledger_batch_commit(struct dml_ledger *l);
 void dml_ledger_batch_abort(struct dml_ledger *l);
+
+/* The same, storing extra subtrees (the type's `store` names) in the entry. */
+const struct dml_error *dml_ledger_append_store(struct dml_ledger *l, const struct dml_key *k,
+    struct dml_stmt_builder *b, uint64_t time, struct dml_attachment *att, size_t natt,
+    const struct dml_tree_item *extra, size_t nextra, struct dml_stmt **out);
+
+/* The repository the ledger lives in. */
+struct dml_repo *dml_ledger_repo(struct dml_ledger *l);
+/* The top-level items of entry `seq`'s tree. */
+const struct dml_error *dml_ledger_read_tree(struct dml_ledger *l, uint64_t seq,
+    struct dml_tree_item **items, size_t *n);
 
 /* Read entry `seq` (statement and its commit ID). */
 const struct dml_error *dml_ledger_read(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s,

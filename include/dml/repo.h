@@ -62,6 +62,14 @@ const struct dml_error *dml_repo_batch_end(struct dml_repo *r, int keep);
 
 const struct dml_error *dml_repo_blob_write(struct dml_repo *r, struct dml_oid *out,
     const void *p, size_t n);
+/*
+ * The same for data that is compressed already (dataset chunks): git's zlib
+ * stores it without compressing again.
+ */
+const struct dml_error *dml_repo_blob_write_stored(struct dml_repo *r, struct dml_oid *out,
+    const void *p, size_t n);
+/* Is the object in the repository? */
+int dml_repo_has(struct dml_repo *r, const struct dml_oid *id);
 /* Read a blob; DML_ERR_NOTFOUND if missing, DML_ERR_VERIFY if not a blob. */
 const struct dml_error *dml_repo_blob_read(struct dml_repo *r, const struct dml_oid *id,
     struct dml_buf *out);

@@ -1,0 +1,907 @@
+/*
+ * dataset.c - publishing, fetching and verifying datasets (see dml/dataset.h).
+ *
+ * One pass over the input does everything: SHA-256 of the whole file, CSV
+ * parsing and schema inference, FastCDC cutting, and for each chunk its
+ * SHA-256, a lookup in the index of chunks already stored, and for a new one
+ * zstd compression and a blob write.  Memory is one read buffer, the current
+ * CSV record, the manifest (36 bytes per chunk) and the chunk index.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compress.h"
+#include "crypto.h"
+#include "dml/cdc.h"
+#include "dml/csv.h"
+#include "dml/dataset.h"
+#include "dml/manifest.h"
+#include "dml/schema.h"
+
+#define READ_SIZE ((size_t)1 << 20)
+#define CHUNKS_DIR "chunks"
+
+/* ---- the dataset.publish entry type ---- */
+
+static const struct dml_field_spec publish_fields[] = {
+	{ "name", { DML_V_TOKEN }, 0 },
+	{ "version", { DML_V_UINT }, 0 },
+	{ "previous", { DML_V_ID }, DML_F_OPTIONAL },
+	{ "file", { DML_V_ID }, 0 },
+	{ "size", { DML_V_UINT }, 0 },
+	{ "format", { DML_V_TOKEN }, 0 },
+	{ "manifest", { DML_V_ID }, DML_F_OBJECT },
+	{ "schema", { DML_V_ID }, DML_F_OBJECT },
+	{ "rows", { DML_V_UINT }, 0 },
+	{ "columns", { DML_V_UINT }, 0 },
+	{ "license", { DML_V_TEXT }, DML_F_OPTIONAL },
+	{ "price", { DML_V_UINT }, 0 },
+	{ "allow", { DML_V_ROLES }, 0 },
+	{ "description", { DML_V_TEXT }, DML_F_OPTIONAL },
+};
+
+static int
+head_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dml_dataset_head *)a)->name,
+	    ((const struct dml_dataset_head *)b)->name);
+}
+
+const struct dml_dataset_head *
+dml_dataset_find(const struct dml_state *st, const char *name)
+{
+	struct dml_dataset_head key;
+
+	if (st->ndatasets == 0)
+		return NULL;
+	key.name = (char *)name;
+	return bsearch(&key, st->datasets, st->ndatasets, sizeof(key), head_cmp);
+}
+
+static uint64_t
+field_u64(const struct dml_stmt *s, const char *name)
+{
+	uint64_t v = 0;
+
+	dml_field_uint(dml_stmt_field(s, name), &v);
+	return v;
+}
+
+static void
+field_str(const struct dml_stmt *s, const char *name, char *out, size_t n)
+{
+	const struct dml_field *f = dml_stmt_field(s, name);
+
+	if (f == NULL || dml_field_copy(f, out, n) != 0)
+		out[0] = '\0';
+}
+
+static void
+field_id(const struct dml_stmt *s, const char *name, unsigned char id[32])
+{
+	const struct dml_field *f = dml_stmt_field(s, name);
+
+	dml_id_parse(id, f->value, f->len);
+}
+
+static const struct dml_error *
+publish_check(const struct dml_state *st, const struct dml_stmt *s)
+{
+	char name[DML_TOKEN_MAX + 1], fmt[DML_TOKEN_MAX + 1];
+	const struct dml_dataset_head *h;
+	const struct dml_field *prev = dml_stmt_field(s, "previous");
+	uint64_t version = field_u64(s, "version");
+	unsigned char id[32];
+
+	field_str(s, "name", name, sizeof(name));
+	field_str(s, "format", fmt, sizeof(fmt));
+	if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "tsv") != 0)
+		return dml_error_fmt(DML_ERR_VERIFY, "dataset format '%s' is not csv or tsv", fmt);
+	h = dml_dataset_find(st, name);
+	if (h == NULL) {
+		if (version != 1 || prev != NULL)
+			return dml_error_fmt(DML_ERR_VERIFY,
+			    "dataset '%s' has no version 1, so this cannot be version %llu", name,
+			    (unsigned long long)version);
+		return NULL;
+	}
+	if (memcmp(h->owner.pk, s->author.pk, DML_PUBKEY_LEN) != 0) {
+		char owner[DML_KEY_ID_LEN + 1];
+		dml_pubkey_id(owner, &h->owner);
+		return dml_error_fmt(DML_ERR_DENIED,
+		    "dataset '%s' belongs to '%s': only its owner may publish new versions", name,
+		    owner);
+	}
+	if (version != h->nversions + 1)
+		return dml_error_fmt(DML_ERR_VERIFY, "dataset '%s' version %llu should be %llu", name,
+		    (unsigned long long)version, (unsigned long long)h->nversions + 1);
+	if (prev == NULL)
+		return dml_error_fmt(DML_ERR_VERIFY, "dataset '%s' version %llu names no previous",
+		    name, (unsigned long long)version);
+	dml_id_parse(id, prev->value, prev->len);
+	if (memcmp(id, h->last, 32) != 0)
+		return dml_error_fmt(DML_ERR_VERIFY,
+		    "dataset '%s' version %llu does not follow the newest version", name,
+		    (unsigned long long)version);
+	return NULL;
+}
+
+static const struct dml_error *
+publish_apply(struct dml_state *st, const struct dml_stmt *s)
+{
+	char name[DML_TOKEN_MAX + 1];
+	struct dml_dataset_head *h;
+	uint64_t *seqs;
+	size_t i;
+
+	field_str(s, "name", name, sizeof(name));
+	h = (struct dml_dataset_head *)dml_dataset_find(st, name);
+	if (h == NULL) {
+		struct dml_dataset_head nh, *nd;
+		memset(&nh, 0, sizeof(nh));
+		if ((nh.name = strdup(name)) == NULL)
+			return dml_error_nomem();
+		nh.owner = s->author;
+		if ((nd = realloc(st->datasets, (st->ndatasets + 1) * sizeof(*nd))) == NULL) {
+			free(nh.name);
+			return dml_error_nomem();
+		}
+		st->datasets = nd;
+		for (i = st->ndatasets; i > 0 && strcmp(nd[i - 1].name, name) > 0; i--)
+			nd[i] = nd[i - 1];
+		nd[i] = nh;
+		st->ndatasets++;
+		h = &nd[i];
+	}
+	if ((seqs = realloc(h->seqs, (h->nversions + 1) * sizeof(*seqs))) == NULL)
+		return dml_error_nomem();
+	h->seqs = seqs;
+	h->seqs[h->nversions++] = s->seq;
+	memcpy(h->last, s->id, 32);
+	return NULL;
+}
+
+/* ---- reading what an entry stores ---- */
+
+struct stored {
+	struct dml_manifest m;
+	struct dml_buf schema;
+	struct dml_tree_item *chunks;	/* chunks/ items, sorted by name */
+	size_t nchunks;
+};
+
+static void
+stored_release(struct stored *st)
+{
+	dml_manifest_release(&st->m);
+	dml_buf_release(&st->schema);
+	dml_tree_items_free(st->chunks, st->nchunks);
+	memset(st, 0, sizeof(*st));
+}
+
+static const struct dml_tree_item *
+find_item(const struct dml_tree_item *items, size_t n, const char *name, int is_tree)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (items[i].is_tree == is_tree && strcmp(items[i].name, name) == 0)
+			return &items[i];
+	return NULL;
+}
+
+static const struct dml_tree_item *
+find_chunk(const struct stored *st, const unsigned char id[32])
+{
+	char hex[65];
+	size_t lo = 0, hi = st->nchunks;
+
+	dml_hex_encode(hex, id, 32);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(st->chunks[mid].name, hex);
+		if (c == 0)
+			return &st->chunks[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Load manifest, schema text and the chunk list of a dataset entry. */
+static const struct dml_error *
+stored_load(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_item *items,
+    size_t n, struct stored *st)
+{
+	const struct dml_tree_item *objs = find_item(items, n, "objects", 1);
+	const struct dml_tree_item *chunks = find_item(items, n, CHUNKS_DIR, 1);
+	const struct dml_tree_item *o;
+	struct dml_tree_item *oi = NULL;
+	struct dml_buf text = DML_BUF_INIT;
+	unsigned char id[32];
+	char hex[65];
+	size_t on = 0;
+	const struct dml_error *err;
+
+	memset(st, 0, sizeof(*st));
+	dml_manifest_init(&st->m);
+	if (objs == NULL)
+		return dml_error_fmt(DML_ERR_VERIFY, "the entry stores no manifest");
+	if ((err = dml_repo_tree_read(r, &objs->oid, &oi, &on)))
+		return err;
+	field_id(s, "manifest", id);
+	dml_hex_encode(hex, id, 32);
+	if ((o = find_item(oi, on, hex, 0)) == NULL) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the manifest sha256:%s is not stored", hex);
+		goto done;
+	}
+	if ((err = dml_repo_blob_read(r, &o->oid, &text)) ||
+	    (err = dml_manifest_decode(&st->m, (const char *)text.data, text.len)))
+		goto done;
+	field_id(s, "schema", id);
+	dml_hex_encode(hex, id, 32);
+	if ((o = find_item(oi, on, hex, 0)) == NULL) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the schema sha256:%s is not stored", hex);
+		goto done;
+	}
+	if ((err = dml_repo_blob_read(r, &o->oid, &st->schema)))
+		goto done;
+	if (chunks && (err = dml_repo_tree_read(r, &chunks->oid, &st->chunks, &st->nchunks)))
+		goto done;
+done:
+	dml_tree_items_free(oi, on);
+	dml_buf_release(&text);
+	if (err)
+		stored_release(st);
+	return err;
+}
+
+/*
+ * Stream the plain bytes of every chunk in file order, each checked against
+ * its SHA-256 before `fn` sees it; then the whole file against its ID.
+ */
+static const struct dml_error *
+stream_chunks(struct dml_repo *r, const struct stored *st,
+    const struct dml_error *(*fn)(void *arg, const unsigned char *p, size_t n), void *arg,
+    void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg)
+{
+	struct dml_zstd *z = NULL;
+	struct dml_buf blob = DML_BUF_INIT;
+	struct dml_sha256_ctx file;
+	unsigned char *plain = NULL, got[32];
+	char hex[65];
+	uint64_t done = 0;
+	const struct dml_error *err;
+	size_t i;
+
+	if ((err = dml_zstd_new(&z)))
+		return err;
+	if ((plain = malloc(st->m.cdc_max ? st->m.cdc_max : 1)) == NULL) {
+		err = dml_error_nomem();
+		goto done;
+	}
+	dml_sha256_init(&file);
+	for (i = 0; i < st->m.nchunks; i++) {
+		const struct dml_chunk_ref *c = &st->m.chunks[i];
+		const struct dml_tree_item *it = find_chunk(st, c->id);
+
+		dml_hex_encode(hex, c->id, 32);
+		if (it == NULL || it->is_tree) {
+			err = dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s is missing", hex);
+			goto done;
+		}
+		if ((err = dml_repo_blob_read(r, &it->oid, &blob)) ||
+		    (err = dml_zstd_decompress(z, plain, c->size, blob.data, blob.len))) {
+			err = dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s is damaged: %s", hex,
+			    err->msg);
+			goto done;
+		}
+		dml_sha256(got, plain, c->size);
+		if (memcmp(got, c->id, 32) != 0) {
+			err = dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s does not match its digest",
+			    hex);
+			goto done;
+		}
+		dml_sha256_update(&file, plain, c->size);
+		if (fn && (err = fn(arg, plain, c->size)))
+			goto done;
+		done += c->size;
+		if (progress && (i % 64 == 0 || i + 1 == st->m.nchunks))
+			progress(parg, done, st->m.size);
+	}
+	dml_sha256_final(&file, got);
+	if (memcmp(got, st->m.file, 32) != 0)
+		err = dml_error_fmt(DML_ERR_VERIFY, "the chunks do not add up to the file's digest");
+done:
+	free(plain);
+	dml_buf_release(&blob);
+	dml_zstd_free(z);
+	return err;
+}
+
+/* Parsing the data again to recompute its schema. */
+struct reparse {
+	struct dml_csv *csv;
+	struct dml_schema_builder *sb;
+	const struct dml_error *err;
+	struct dml_error keep;
+	const char *what;
+};
+
+static const struct dml_error *
+record(void *arg, uint64_t line, const struct dml_csv_field *f, size_t n)
+{
+	struct reparse *rp = arg;
+	const struct dml_error *err;
+
+	if (line == 1 && dml_csv_records(rp->csv) == 1) {
+		if ((err = dml_csv_header_check(f, n, rp->what)))
+			return err;
+		return dml_schema_builder_new(&rp->sb, f, n);
+	}
+	return dml_schema_builder_add(rp->sb, f, n);
+}
+
+static const struct dml_error *
+reparse_feed(void *arg, const unsigned char *p, size_t n)
+{
+	struct reparse *rp = arg;
+
+	return dml_csv_feed(rp->csv, p, n, record, rp);
+}
+
+/* Everything verify_store checks, for one entry. */
+static const struct dml_error *
+verify_entry(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_item *items,
+    size_t n)
+{
+	struct stored st;
+	struct reparse rp;
+	struct dml_schema *schema = NULL;
+	struct dml_buf text = DML_BUF_INIT;
+	unsigned char id[32];
+	char fmt[DML_TOKEN_MAX + 1], hex[65];
+	const struct dml_error *err;
+	size_t i, unique = 0;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.what = "the stored data";
+	if ((err = stored_load(r, s, items, n, &st)))
+		return err;
+	field_id(s, "file", id);
+	if (memcmp(id, st.m.file, 32) != 0 || st.m.size != field_u64(s, "size")) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the manifest names another file or size");
+		goto done;
+	}
+	/* chunks/ holds exactly the manifest's distinct chunks. */
+	for (i = 0; i < st.nchunks; i++) {
+		size_t k;
+		for (k = 0; k < st.m.nchunks; k++) {
+			dml_hex_encode(hex, st.m.chunks[k].id, 32);
+			if (strcmp(hex, st.chunks[i].name) == 0)
+				break;
+		}
+		if (k == st.m.nchunks) {
+			err = dml_error_fmt(DML_ERR_VERIFY, "chunks/%.64s is not in the manifest",
+			    st.chunks[i].name);
+			goto done;
+		}
+		unique++;
+	}
+	field_str(s, "format", fmt, sizeof(fmt));
+	if ((err = dml_csv_new(&rp.csv, strcmp(fmt, "tsv") == 0 ? '\t' : ',', rp.what)) ||
+	    (err = stream_chunks(r, &st, reparse_feed, &rp, NULL, NULL)) ||
+	    (err = dml_csv_finish(rp.csv, record, &rp)))
+		goto done;
+	if (rp.sb == NULL) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the stored data has no header");
+		goto done;
+	}
+	err = dml_schema_builder_finish(rp.sb, &schema);
+	rp.sb = NULL;
+	if (err || (err = dml_schema_encode(schema, &text)))
+		goto done;
+	if (text.len != st.schema.len || memcmp(text.data, st.schema.data, text.len) != 0) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the stored schema differs from the data's");
+		goto done;
+	}
+	if (schema->rows != field_u64(s, "rows") || schema->ncols != field_u64(s, "columns"))
+		err = dml_error_fmt(DML_ERR_VERIFY, "rows or columns differ from the data's");
+done:
+	(void)unique;
+	dml_schema_free(schema);
+	dml_schema_builder_free(rp.sb);
+	dml_csv_free(rp.csv);
+	dml_buf_release(&text);
+	stored_release(&st);
+	return err;
+}
+
+static const char *const publish_store[] = { CHUNKS_DIR, NULL };
+
+const struct dml_entry_type dml_type_dataset_publish = {
+	.name = "dataset.publish",
+	.fields = publish_fields,
+	.nfields = sizeof(publish_fields) / sizeof(publish_fields[0]),
+	.check = publish_check,
+	.apply = publish_apply,
+	.store = publish_store,
+	.verify_store = verify_entry,
+};
+
+static const struct dml_error *
+entry_items(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s, struct dml_tree_item **items,
+    size_t *n)
+{
+	const struct dml_error *err;
+
+	*items = NULL;
+	*n = 0;
+	if ((err = dml_ledger_read(l, seq, s, NULL)))
+		return err;
+	if (strcmp((*s)->type->name, "dataset.publish") != 0) {
+		dml_stmt_free(*s);
+		*s = NULL;
+		return dml_error_fmt(DML_ERR_NOTFOUND, "entry %llu is not a dataset",
+		    (unsigned long long)seq);
+	}
+	if ((err = dml_ledger_read_tree(l, seq, items, n))) {
+		dml_stmt_free(*s);
+		*s = NULL;
+	}
+	return err;
+}
+
+const struct dml_error *
+dml_dataset_verify(struct dml_ledger *l, uint64_t seq)
+{
+	struct dml_stmt *s;
+	struct dml_tree_item *items;
+	size_t n;
+	const struct dml_error *err;
+
+	if ((err = entry_items(l, seq, &s, &items, &n)))
+		return err;
+	err = verify_entry(dml_ledger_repo(l), s, items, n);
+	dml_tree_items_free(items, n);
+	dml_stmt_free(s);
+	return err;
+}
+
+const struct dml_error *
+dml_dataset_schema_text(struct dml_ledger *l, uint64_t seq, struct dml_buf *out)
+{
+	struct dml_stmt *s;
+	struct dml_tree_item *items;
+	struct stored st;
+	size_t n;
+	const struct dml_error *err;
+
+	if ((err = entry_items(l, seq, &s, &items, &n)))
+		return err;
+	if ((err = stored_load(dml_ledger_repo(l), s, items, n, &st)) == NULL) {
+		dml_buf_reset(out);
+		err = dml_buf_add(out, st.schema.data, st.schema.len);
+		stored_release(&st);
+	}
+	dml_tree_items_free(items, n);
+	dml_stmt_free(s);
+	return err;
+}
+
+static const struct dml_error *
+write_all(void *arg, const unsigned char *p, size_t n)
+{
+	int fd = *(int *)arg;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return dml_error_errno(errno, "cannot write the dataset");
+		p += w;
+		n -= (size_t)w;
+	}
+	return NULL;
+}
+
+const struct dml_error *
+dml_dataset_get(struct dml_ledger *l, uint64_t seq, int fd,
+    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
+{
+	struct dml_stmt *s;
+	struct dml_tree_item *items;
+	struct stored st;
+	size_t n;
+	const struct dml_error *err;
+
+	if ((err = entry_items(l, seq, &s, &items, &n)))
+		return err;
+	if ((err = stored_load(dml_ledger_repo(l), s, items, n, &st)) == NULL) {
+		err = stream_chunks(dml_ledger_repo(l), &st, write_all, &fd, progress, arg);
+		stored_release(&st);
+	}
+	dml_tree_items_free(items, n);
+	dml_stmt_free(s);
+	return err;
+}
+
+/* ---- publishing ---- */
+
+/* An open-addressing index: chunk SHA-256 -> the git blob that stores it. */
+struct chunk_index {
+	struct slot {
+		unsigned char id[32];
+		struct dml_oid oid;
+		int used, fresh;	/* fresh: stored by this publish */
+		uint32_t csize;
+	} *slots;
+	size_t cap, n;
+};
+
+static uint64_t
+slot_hash(const unsigned char id[32])
+{
+	uint64_t h;
+
+	memcpy(&h, id, sizeof(h));	/* a SHA-256 is uniform already */
+	return h;
+}
+
+static const struct dml_error *
+index_grow(struct chunk_index *x)
+{
+	struct chunk_index nx;
+	size_t i;
+
+	nx.cap = x->cap ? x->cap * 2 : 1024;
+	nx.n = 0;
+	if ((nx.slots = calloc(nx.cap, sizeof(*nx.slots))) == NULL)
+		return dml_error_nomem();
+	for (i = 0; i < x->cap; i++)
+		if (x->slots[i].used) {
+			size_t j = slot_hash(x->slots[i].id) & (nx.cap - 1);
+			while (nx.slots[j].used)
+				j = (j + 1) & (nx.cap - 1);
+			nx.slots[j] = x->slots[i];
+			nx.n++;
+		}
+	free(x->slots);
+	*x = nx;
+	return NULL;
+}
+
+/* The slot for id: found (used) or where it would go. */
+static struct slot *
+index_slot(struct chunk_index *x, const unsigned char id[32])
+{
+	size_t j = slot_hash(id) & (x->cap - 1);
+
+	while (x->slots[j].used && memcmp(x->slots[j].id, id, 32) != 0)
+		j = (j + 1) & (x->cap - 1);
+	return &x->slots[j];
+}
+
+static const struct dml_error *
+index_put(struct chunk_index *x, const unsigned char id[32], const struct dml_oid *oid,
+    int fresh, uint32_t csize, struct slot **out)
+{
+	const struct dml_error *err;
+	struct slot *sl;
+
+	if ((x->n + 1) * 4 > x->cap * 3 && (err = index_grow(x)))
+		return err;
+	sl = index_slot(x, id);
+	if (!sl->used) {
+		memcpy(sl->id, id, 32);
+		sl->oid = *oid;
+		sl->used = 1;
+		sl->fresh = fresh;
+		sl->csize = csize;
+		x->n++;
+	}
+	if (out)
+		*out = sl;
+	return NULL;
+}
+
+/* Every chunk that earlier dataset entries store. */
+static const struct dml_error *
+index_load(struct dml_ledger *l, struct chunk_index *x)
+{
+	const struct dml_state *st = dml_ledger_state(l);
+	const struct dml_error *err = NULL;
+	size_t d, v, i;
+
+	if ((err = index_grow(x)))
+		return err;
+	for (d = 0; d < st->ndatasets && err == NULL; d++)
+		for (v = 0; v < st->datasets[d].nversions && err == NULL; v++) {
+			struct dml_tree_item *items = NULL, *chunks = NULL;
+			const struct dml_tree_item *c;
+			size_t n = 0, nc = 0;
+
+			if ((err = dml_ledger_read_tree(l, st->datasets[d].seqs[v], &items, &n)))
+				break;
+			if ((c = find_item(items, n, CHUNKS_DIR, 1)) != NULL)
+				err = dml_repo_tree_read(dml_ledger_repo(l), &c->oid, &chunks, &nc);
+			for (i = 0; i < nc && err == NULL; i++) {
+				unsigned char id[32];
+				if (dml_hex_decode(id, 32, chunks[i].name, strlen(chunks[i].name)) == 0)
+					err = index_put(x, id, &chunks[i].oid, 0, 0, NULL);
+			}
+			dml_tree_items_free(chunks, nc);
+			dml_tree_items_free(items, n);
+		}
+	return err;
+}
+
+struct publisher {
+	struct dml_ledger *l;
+	const struct dml_publish_opts *o;
+	struct dml_csv *csv;
+	struct dml_schema_builder *sb;
+	struct dml_cdc_params cdc;
+	struct dml_zstd *z;
+	struct dml_buf packed;
+	struct chunk_index index;
+	struct dml_manifest m;
+	struct dml_sha256_ctx file;
+	uint64_t stored, newchunks;
+};
+
+static const struct dml_error *
+pub_record(void *arg, uint64_t line, const struct dml_csv_field *f, size_t n)
+{
+	struct publisher *p = arg;
+	const struct dml_error *err;
+
+	if (p->sb == NULL) {
+		(void)line;
+		if ((err = dml_csv_header_check(f, n, p->o->what)))
+			return err;
+		return dml_schema_builder_new(&p->sb, f, n);
+	}
+	return dml_schema_builder_add(p->sb, f, n);
+}
+
+static const struct dml_error *
+pub_chunk(struct publisher *p, const unsigned char *data, size_t n)
+{
+	unsigned char id[32];
+	struct slot *sl;
+	struct dml_oid oid;
+	const struct dml_error *err;
+
+	dml_sha256(id, data, n);
+	if ((err = dml_manifest_add(&p->m, id, (uint32_t)n)))
+		return err;
+	sl = index_slot(&p->index, id);
+	if (sl->used)
+		return NULL;	/* stored before, by this or an earlier entry */
+	if ((err = dml_zstd_compress(p->z, &p->packed, data, n, DML_ZSTD_LEVEL)) ||
+	    (err = dml_repo_blob_write_stored(dml_ledger_repo(p->l), &oid, p->packed.data,
+	    p->packed.len)))
+		return err;
+	p->stored += p->packed.len;
+	p->newchunks++;
+	return index_put(&p->index, id, &oid, 1, (uint32_t)p->packed.len, NULL);
+}
+
+/* The chunks/ tree: each distinct chunk of this file once. */
+static const struct dml_error *
+chunk_tree(struct publisher *p, struct dml_oid *out)
+{
+	struct dml_tree_item *items;
+	size_t n = 0, i, k;
+	const struct dml_error *err = NULL;
+	char *names;
+
+	if ((items = calloc(p->m.nchunks ? p->m.nchunks : 1, sizeof(*items))) == NULL ||
+	    (names = malloc((p->m.nchunks ? p->m.nchunks : 1) * 65)) == NULL) {
+		free(items);
+		return dml_error_nomem();
+	}
+	for (i = 0; i < p->m.nchunks; i++) {
+		struct slot *sl = index_slot(&p->index, p->m.chunks[i].id);
+		char *name = names + n * 65;
+		dml_hex_encode(name, p->m.chunks[i].id, 32);
+		/* A file may repeat a chunk; list it once (the manifest is in order). */
+		for (k = 0; k < i; k++)
+			if (memcmp(p->m.chunks[k].id, p->m.chunks[i].id, 32) == 0)
+				break;
+		if (k < i)
+			continue;
+		items[n].name = name;
+		items[n].oid = sl->oid;
+		items[n].is_tree = 0;
+		n++;
+	}
+	err = dml_repo_tree_write(dml_ledger_repo(p->l), out, items, n);
+	free(names);
+	free(items);
+	return err;
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ino == b->st_ino;
+}
+
+const struct dml_error *
+dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
+    const struct dml_publish_opts *o, struct dml_publish_result *res)
+{
+	struct publisher p;
+	struct dml_schema *schema = NULL;
+	struct dml_buf mtext = DML_BUF_INIT, stext = DML_BUF_INIT;
+	struct dml_attachment att[2];
+	struct dml_tree_item extra;
+	struct dml_stmt_builder b;
+	const struct dml_dataset_head *h;
+	struct stat st0, st1;
+	unsigned char *buf = NULL;
+	size_t len = 0, start = 0, cap;
+	uint64_t total = 0;
+	int regular, eof = 0;
+	char id[DML_ID_LEN + 1];
+	const struct dml_error *err;
+
+	memset(&p, 0, sizeof(p));
+	memset(res, 0, sizeof(*res));
+	p.l = l;
+	p.o = o;
+	dml_manifest_init(&p.m);
+	dml_stmt_builder_init(&b, "dataset.publish");
+	if (fstat(fd, &st0) != 0) {
+		err = dml_error_errno(errno, "cannot read '%s'", o->what);
+		goto done;
+	}
+	regular = S_ISREG(st0.st_mode);
+	/* Refuse a name owned by another key before reading anything. */
+	if ((h = dml_dataset_find(dml_ledger_state(l), o->name)) != NULL &&
+	    memcmp(h->owner.pk, k->pub.pk, DML_PUBKEY_LEN) != 0) {
+		char owner[DML_KEY_ID_LEN + 1];
+		dml_pubkey_id(owner, &h->owner);
+		err = dml_error_fmt(DML_ERR_DENIED,
+		    "dataset '%s' belongs to '%s': only its owner may publish new versions", o->name,
+		    owner);
+		goto done;
+	}
+	if (dml_cdc_params_init(&p.cdc, DML_CDC_MIN, DML_CDC_AVG, DML_CDC_MAX) != 0) {
+		err = dml_error_fmt(DML_ERR_INTERNAL, "bad chunking parameters");
+		goto done;
+	}
+	cap = READ_SIZE + p.cdc.max;
+	if ((buf = malloc(cap)) == NULL) {
+		err = dml_error_nomem();
+		goto done;
+	}
+	if ((err = dml_csv_new(&p.csv, o->sep, o->what)) || (err = dml_zstd_new(&p.z)) ||
+	    (err = index_load(l, &p.index)))
+		goto done;
+	dml_sha256_init(&p.file);
+	while (!eof) {
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = dml_error_errno(errno, "cannot read '%s'", o->what);
+			goto done;
+		}
+		eof = r == 0;
+		if (r > 0) {
+			dml_sha256_update(&p.file, buf + len, (size_t)r);
+			if ((err = dml_csv_feed(p.csv, buf + len, (size_t)r, pub_record, &p)))
+				goto done;
+			len += (size_t)r;
+			total += (size_t)r;
+			if (o->progress)
+				o->progress(o->arg, total, regular ? (uint64_t)st0.st_size : 0);
+			if (len < cap)
+				continue;	/* fill the buffer before cutting */
+		}
+		for (;;) {
+			size_t c = dml_cdc_cut(&p.cdc, buf + start, len - start, eof);
+			if (c == 0)
+				break;
+			if ((err = pub_chunk(&p, buf + start, c)))
+				goto done;
+			start += c;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		start = 0;
+	}
+	if ((err = dml_csv_finish(p.csv, pub_record, &p)))
+		goto done;
+	if (p.sb == NULL) {
+		err = dml_error_fmt(DML_ERR_PARSE, "'%s' is empty: expected a header and rows", o->what);
+		goto done;
+	}
+	err = dml_schema_builder_finish(p.sb, &schema);
+	p.sb = NULL;
+	if (err)
+		goto done;
+	if (schema->rows == 0) {
+		err = dml_error_fmt(DML_ERR_PARSE, "'%s' has a header but no rows", o->what);
+		goto done;
+	}
+	if (regular && (fstat(fd, &st1) != 0 || !same_file(&st0, &st1) ||
+	    total != (uint64_t)st0.st_size)) {
+		err = dml_error_fmt(DML_ERR_IO, "'%s' changed while it was read", o->what);
+		goto done;
+	}
+	dml_sha256_final(&p.file, p.m.file);
+	p.m.size = total;
+	p.m.cdc_min = p.cdc.min;
+	p.m.cdc_avg = p.cdc.avg;
+	p.m.cdc_max = p.cdc.max;
+	p.m.level = DML_ZSTD_LEVEL;
+	if ((err = dml_manifest_encode(&p.m, &mtext)) || (err = dml_schema_encode(schema, &stext)))
+		goto done;
+	att[0] = (struct dml_attachment){ mtext.data, mtext.len, { 0 } };
+	att[1] = (struct dml_attachment){ stext.data, stext.len, { 0 } };
+	dml_attachment_hash(&att[0]);
+	dml_attachment_hash(&att[1]);
+	extra.name = (char *)CHUNKS_DIR;
+	extra.is_tree = 1;
+	if ((err = chunk_tree(&p, &extra.oid)))
+		goto done;
+	h = dml_dataset_find(dml_ledger_state(l), o->name);
+	if ((err = dml_stmt_builder_add(&b, "name", o->name)) ||
+	    (err = dml_stmt_builder_addf(&b, "version", "%llu",
+	    (unsigned long long)(h ? h->nversions + 1 : 1))))
+		goto done;
+	if (h) {
+		dml_id_format(id, h->last);
+		if ((err = dml_stmt_builder_add(&b, "previous", id)))
+			goto done;
+	}
+	dml_id_format(id, p.m.file);
+	if ((err = dml_stmt_builder_add(&b, "file", id)) ||
+	    (err = dml_stmt_builder_addf(&b, "size", "%llu", (unsigned long long)total)) ||
+	    (err = dml_stmt_builder_add(&b, "format", o->sep == '\t' ? "tsv" : "csv")))
+		goto done;
+	dml_id_format(id, att[0].id);
+	if ((err = dml_stmt_builder_add(&b, "manifest", id)))
+		goto done;
+	dml_id_format(id, att[1].id);
+	if ((err = dml_stmt_builder_add(&b, "schema", id)) ||
+	    (err = dml_stmt_builder_addf(&b, "rows", "%llu", (unsigned long long)schema->rows)) ||
+	    (err = dml_stmt_builder_addf(&b, "columns", "%zu", schema->ncols)) ||
+	    (o->license && (err = dml_stmt_builder_add(&b, "license", o->license))) ||
+	    (err = dml_stmt_builder_addf(&b, "price", "%llu", (unsigned long long)o->price)) ||
+	    (err = dml_stmt_builder_add(&b, "allow", o->allow)) ||
+	    (o->description && (err = dml_stmt_builder_add(&b, "description", o->description))))
+		goto done;
+	if ((err = dml_ledger_append_store(l, k, &b, o->time, att, 2, &extra, 1, &res->stmt)))
+		goto done;
+	res->size = total;
+	res->stored = p.stored;
+	res->nchunks = p.m.nchunks;
+	res->newchunks = p.newchunks;
+	res->rows = schema->rows;
+	res->columns = schema->ncols;
+done:
+	dml_stmt_builder_release(&b);
+	dml_schema_free(schema);
+	dml_schema_builder_free(p.sb);
+	dml_csv_free(p.csv);
+	dml_zstd_free(p.z);
+	dml_buf_release(&p.packed);
+	dml_buf_release(&mtext);
+	dml_buf_release(&stext);
+	dml_manifest_release(&p.m);
+	free(p.index.slots);
+	free(buf);
+	return err;
+}
