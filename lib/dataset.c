@@ -8,6 +8,8 @@
  * CSV record, the manifest (36 bytes per chunk) and the chunk index.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -539,8 +541,8 @@ struct chunk_index {
 	struct slot {
 		unsigned char id[32];
 		struct dml_oid oid;
-		int used, fresh;	/* fresh: stored by this publish */
-		uint32_t csize;
+		int used;
+		size_t job;		/* this publish's compression job, or SIZE_MAX */
 	} *slots;
 	size_t cap, n;
 };
@@ -589,8 +591,7 @@ index_slot(struct chunk_index *x, const unsigned char id[32])
 }
 
 static const struct dml_error *
-index_put(struct chunk_index *x, const unsigned char id[32], const struct dml_oid *oid,
-    int fresh, uint32_t csize, struct slot **out)
+index_put(struct chunk_index *x, const unsigned char id[32], const struct dml_oid *oid, size_t job)
 {
 	const struct dml_error *err;
 	struct slot *sl;
@@ -600,14 +601,12 @@ index_put(struct chunk_index *x, const unsigned char id[32], const struct dml_oi
 	sl = index_slot(x, id);
 	if (!sl->used) {
 		memcpy(sl->id, id, 32);
-		sl->oid = *oid;
+		if (oid)
+			sl->oid = *oid;
 		sl->used = 1;
-		sl->fresh = fresh;
-		sl->csize = csize;
+		sl->job = job;
 		x->n++;
 	}
-	if (out)
-		*out = sl;
 	return NULL;
 }
 
@@ -634,7 +633,7 @@ index_load(struct dml_ledger *l, struct chunk_index *x)
 			for (i = 0; i < nc && err == NULL; i++) {
 				unsigned char id[32];
 				if (dml_hex_decode(id, 32, chunks[i].name, strlen(chunks[i].name)) == 0)
-					err = index_put(x, id, &chunks[i].oid, 0, 0, NULL);
+					err = index_put(x, id, &chunks[i].oid, SIZE_MAX);
 			}
 			dml_tree_items_free(chunks, nc);
 			dml_tree_items_free(items, n);
@@ -642,19 +641,132 @@ index_load(struct dml_ledger *l, struct chunk_index *x)
 	return err;
 }
 
+/*
+ * A bounded queue between threads: push blocks while full, pop blocks while
+ * empty, and pop returns NULL once the queue is closed and drained.
+ */
+struct queue {
+	pthread_mutex_t mu;
+	pthread_cond_t more, less;
+	void **items;
+	size_t cap, head, n;
+	int closed;
+};
+
+static int
+queue_init(struct queue *q, size_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	if ((q->items = calloc(cap, sizeof(*q->items))) == NULL)
+		return -1;
+	q->cap = cap;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->more, NULL);
+	pthread_cond_init(&q->less, NULL);
+	return 0;
+}
+
+static void
+queue_destroy(struct queue *q)
+{
+	if (q->items == NULL)
+		return;
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->less);
+	free(q->items);
+	q->items = NULL;
+}
+
+static void
+queue_push(struct queue *q, void *item)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->n == q->cap)
+		pthread_cond_wait(&q->less, &q->mu);
+	q->items[(q->head + q->n++) % q->cap] = item;
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static void *
+queue_pop(struct queue *q)
+{
+	void *item = NULL;
+
+	pthread_mutex_lock(&q->mu);
+	while (q->n == 0 && !q->closed)
+		pthread_cond_wait(&q->more, &q->mu);
+	if (q->n > 0) {
+		item = q->items[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->n--;
+		pthread_cond_signal(&q->less);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return item;
+}
+
+static void
+queue_close(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->closed = 1;
+	pthread_cond_broadcast(&q->more);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* One new chunk to compress and store, by a worker. */
+struct zjob {
+	unsigned char *data;	/* freed by the worker */
+	size_t n;
+	struct dml_oid oid;	/* results */
+	size_t csize;
+};
+
+struct block {
+	size_t n;
+	unsigned char data[];
+};
+
+/*
+ * The publisher runs three kinds of threads: this one reads, hashes the
+ * file, cuts chunks and hashes them (in order, for the manifest); one
+ * parses the CSV and infers the schema from copies of the blocks read;
+ * workers compress and store the new chunks.  Each queue is bounded, so
+ * memory is too.
+ */
 struct publisher {
 	struct dml_ledger *l;
 	const struct dml_publish_opts *o;
+	const char *objdir;
 	struct dml_csv *csv;
 	struct dml_schema_builder *sb;
 	struct dml_cdc_params cdc;
-	struct dml_zstd *z;
-	struct dml_buf packed;
 	struct chunk_index index;
 	struct dml_manifest m;
 	struct dml_sha256_ctx file;
-	uint64_t stored, newchunks;
+	struct zjob **jobs;
+	size_t njobs, capjobs;
+	struct queue csvq, zq;
+	pthread_t csv_thread, *workers;
+	unsigned nworkers;
+	int csv_started;
+	atomic_int failed;		/* a thread failed: stop early */
+	pthread_mutex_t errmu;
+	struct dml_error err;		/* the first failure of a thread */
+	uint64_t stored;
 };
+
+static void
+set_error(struct publisher *p, const struct dml_error *err)
+{
+	pthread_mutex_lock(&p->errmu);
+	if (p->err.code == DML_ERR_OK)
+		dml_error_keep(&p->err, err);
+	pthread_mutex_unlock(&p->errmu);
+	atomic_store(&p->failed, 1);
+}
 
 static const struct dml_error *
 pub_record(void *arg, uint64_t line, const struct dml_csv_field *f, size_t n)
@@ -662,8 +774,8 @@ pub_record(void *arg, uint64_t line, const struct dml_csv_field *f, size_t n)
 	struct publisher *p = arg;
 	const struct dml_error *err;
 
+	(void)line;
 	if (p->sb == NULL) {
-		(void)line;
 		if ((err = dml_csv_header_check(f, n, p->o->what)))
 			return err;
 		return dml_schema_builder_new(&p->sb, f, n);
@@ -671,27 +783,99 @@ pub_record(void *arg, uint64_t line, const struct dml_csv_field *f, size_t n)
 	return dml_schema_builder_add(p->sb, f, n);
 }
 
+static void *
+csv_main(void *arg)
+{
+	struct publisher *p = arg;
+	struct block *b;
+	const struct dml_error *err = NULL;
+
+	while ((b = queue_pop(&p->csvq)) != NULL) {
+		if (err == NULL && (err = dml_csv_feed(p->csv, b->data, b->n, pub_record, p)))
+			set_error(p, err);
+		free(b);
+	}
+	if (err == NULL && (err = dml_csv_finish(p->csv, pub_record, p)))
+		set_error(p, err);
+	return NULL;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct publisher *p = arg;
+	struct dml_zstd *z = NULL;
+	struct dml_buf packed = DML_BUF_INIT;
+	const struct dml_error *err = dml_zstd_new(&z);
+	struct zjob *j;
+
+	while ((j = queue_pop(&p->zq)) != NULL) {
+		if (err == NULL && !atomic_load(&p->failed) &&
+		    ((err = dml_zstd_compress(z, &packed, j->data, j->n, DML_ZSTD_LEVEL)) ||
+		    (err = dml_objects_write_stored(p->objdir, &j->oid, packed.data, packed.len))))
+			set_error(p, err);
+		j->csize = packed.len;
+		free(j->data);
+		j->data = NULL;
+	}
+	if (err)
+		set_error(p, err);
+	dml_zstd_free(z);
+	dml_buf_release(&packed);
+	return NULL;
+}
+
 static const struct dml_error *
 pub_chunk(struct publisher *p, const unsigned char *data, size_t n)
 {
 	unsigned char id[32];
-	struct slot *sl;
-	struct dml_oid oid;
+	struct zjob *j;
 	const struct dml_error *err;
 
 	dml_sha256(id, data, n);
 	if ((err = dml_manifest_add(&p->m, id, (uint32_t)n)))
 		return err;
-	sl = index_slot(&p->index, id);
-	if (sl->used)
+	if (index_slot(&p->index, id)->used)
 		return NULL;	/* stored before, by this or an earlier entry */
-	if ((err = dml_zstd_compress(p->z, &p->packed, data, n, DML_ZSTD_LEVEL)) ||
-	    (err = dml_repo_blob_write_stored(dml_ledger_repo(p->l), &oid, p->packed.data,
-	    p->packed.len)))
+	if (p->njobs == p->capjobs) {
+		size_t cap = p->capjobs ? p->capjobs * 2 : 256;
+		struct zjob **nj = realloc(p->jobs, cap * sizeof(*nj));
+		if (nj == NULL)
+			return dml_error_nomem();
+		p->jobs = nj;
+		p->capjobs = cap;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL || (j->data = malloc(n)) == NULL) {
+		free(j);
+		return dml_error_nomem();
+	}
+	memcpy(j->data, data, n);
+	j->n = n;
+	p->jobs[p->njobs] = j;
+	if ((err = index_put(&p->index, id, NULL, p->njobs++)))
 		return err;
-	p->stored += p->packed.len;
-	p->newchunks++;
-	return index_put(&p->index, id, &oid, 1, (uint32_t)p->packed.len, NULL);
+	queue_push(&p->zq, j);
+	return NULL;
+}
+
+/* Stop the threads; afterwards every job's result is in place. */
+static void
+pub_join(struct publisher *p)
+{
+	unsigned i;
+
+	if (p->csv_started) {
+		queue_close(&p->csvq);
+		pthread_join(p->csv_thread, NULL);
+		p->csv_started = 0;
+	}
+	if (p->workers) {
+		queue_close(&p->zq);
+		for (i = 0; i < p->nworkers; i++)
+			pthread_join(p->workers[i], NULL);
+		free(p->workers);
+		p->workers = NULL;
+	}
 }
 
 /* The chunks/ tree: each distinct chunk of this file once. */
@@ -711,6 +895,9 @@ chunk_tree(struct publisher *p, struct dml_oid *out)
 	for (i = 0; i < p->m.nchunks; i++) {
 		struct slot *sl = index_slot(&p->index, p->m.chunks[i].id);
 		char *name = names + n * 65;
+
+		if (sl->job != SIZE_MAX)
+			sl->oid = p->jobs[sl->job]->oid;
 		dml_hex_encode(name, p->m.chunks[i].id, 32);
 		/* A file may repeat a chunk; list it once (the manifest is in order). */
 		for (k = 0; k < i; k++)
@@ -752,6 +939,7 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	size_t len = 0, start = 0, cap;
 	uint64_t total = 0;
 	int regular, eof = 0;
+	size_t i;
 	char id[DML_ID_LEN + 1];
 	const struct dml_error *err;
 
@@ -759,6 +947,8 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	memset(res, 0, sizeof(*res));
 	p.l = l;
 	p.o = o;
+	pthread_mutex_init(&p.errmu, NULL);
+	atomic_init(&p.failed, 0);
 	dml_manifest_init(&p.m);
 	dml_stmt_builder_init(&b, "dataset.publish");
 	if (fstat(fd, &st0) != 0) {
@@ -785,9 +975,36 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		err = dml_error_nomem();
 		goto done;
 	}
-	if ((err = dml_csv_new(&p.csv, o->sep, o->what)) || (err = dml_zstd_new(&p.z)) ||
-	    (err = index_load(l, &p.index)))
+	if ((err = dml_csv_new(&p.csv, o->sep, o->what)) || (err = index_load(l, &p.index)))
 		goto done;
+	if ((p.objdir = dml_repo_objects_dir(dml_ledger_repo(l))) == NULL) {
+		err = dml_error_fmt(DML_ERR_IO, "cannot find the object directory");
+		goto done;
+	}
+	p.nworkers = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (p.nworkers < 1 || p.nworkers > 256)
+		p.nworkers = 1;
+	if (queue_init(&p.csvq, 8) || queue_init(&p.zq, 2 * p.nworkers) ||
+	    (p.workers = calloc(p.nworkers, sizeof(*p.workers))) == NULL) {
+		err = dml_error_nomem();
+		goto done;
+	}
+	if (pthread_create(&p.csv_thread, NULL, csv_main, &p) != 0) {
+		err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
+		goto done;
+	}
+	p.csv_started = 1;
+	for (i = 0; i < p.nworkers; i++)
+		if (pthread_create(&p.workers[i], NULL, worker_main, &p) != 0) {
+			p.nworkers = i;
+			if (i == 0) {
+				free(p.workers);
+				p.workers = NULL;
+				err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
+				goto done;
+			}
+			break;
+		}
 	dml_sha256_init(&p.file);
 	while (!eof) {
 		ssize_t r = read(fd, buf + len, cap - len);
@@ -798,10 +1015,18 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 			goto done;
 		}
 		eof = r == 0;
+		if (atomic_load(&p.failed))
+			break;
 		if (r > 0) {
-			dml_sha256_update(&p.file, buf + len, (size_t)r);
-			if ((err = dml_csv_feed(p.csv, buf + len, (size_t)r, pub_record, &p)))
+			struct block *blk = malloc(sizeof(*blk) + (size_t)r);
+			if (blk == NULL) {
+				err = dml_error_nomem();
 				goto done;
+			}
+			blk->n = (size_t)r;
+			memcpy(blk->data, buf + len, (size_t)r);
+			queue_push(&p.csvq, blk);
+			dml_sha256_update(&p.file, buf + len, (size_t)r);
 			len += (size_t)r;
 			total += (size_t)r;
 			if (o->progress)
@@ -821,8 +1046,13 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		len -= start;
 		start = 0;
 	}
-	if ((err = dml_csv_finish(p.csv, pub_record, &p)))
+	pub_join(&p);
+	if (p.err.code != DML_ERR_OK) {
+		err = dml_error_fmt(p.err.code, "%s", p.err.msg);
 		goto done;
+	}
+	for (i = 0; i < p.njobs; i++)
+		p.stored += p.jobs[i]->csize;
 	if (p.sb == NULL) {
 		err = dml_error_fmt(DML_ERR_PARSE, "'%s' is empty: expected a header and rows", o->what);
 		goto done;
@@ -888,16 +1118,23 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	res->size = total;
 	res->stored = p.stored;
 	res->nchunks = p.m.nchunks;
-	res->newchunks = p.newchunks;
+	res->newchunks = p.njobs;
 	res->rows = schema->rows;
 	res->columns = schema->ncols;
 done:
+	pub_join(&p);
+	for (i = 0; i < p.njobs; i++) {
+		free(p.jobs[i]->data);
+		free(p.jobs[i]);
+	}
+	free(p.jobs);
+	queue_destroy(&p.csvq);
+	queue_destroy(&p.zq);
+	pthread_mutex_destroy(&p.errmu);
 	dml_stmt_builder_release(&b);
 	dml_schema_free(schema);
 	dml_schema_builder_free(p.sb);
 	dml_csv_free(p.csv);
-	dml_zstd_free(p.z);
-	dml_buf_release(&p.packed);
 	dml_buf_release(&mtext);
 	dml_buf_release(&stext);
 	dml_manifest_release(&p.m);

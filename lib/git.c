@@ -31,6 +31,7 @@ struct dml_repo {
 	git_repository *git;
 	git_odb *odb;
 	git_odb *wodb;		/* loose objects only: for writing */
+	char *objdir;		/* the object directory, with a final slash */
 	/* During a batch: writes go to memory, then into one pack. */
 	git_repository *batch_git;
 	git_odb *batch_odb;
@@ -199,6 +200,7 @@ dml_repo_free(struct dml_repo *r)
 		return;
 	dml_repo_batch_end(r, 0);
 	git_odb_free(r->wodb);
+	free(r->objdir);
 	git_odb_free(r->odb);
 	git_repository_free(r->git);
 	free(r);
@@ -356,32 +358,39 @@ stored_blocks(struct dml_buf *b, const unsigned char *p, size_t n, int last)
 	return NULL;
 }
 
+const char *
+dml_repo_objects_dir(struct dml_repo *r)
+{
+	git_buf dir = GIT_BUF_INIT;
+
+	if (r->objdir == NULL && git_repository_item_path(&dir, r->git,
+	    GIT_REPOSITORY_ITEM_OBJECTS) == 0) {
+		r->objdir = strdup(dir.ptr);
+		git_buf_dispose(&dir);
+	}
+	return r->objdir;
+}
+
 const struct dml_error *
-dml_repo_blob_write_stored(struct dml_repo *r, struct dml_oid *out, const void *p, size_t n)
+dml_objects_write_stored(const char *objdir, struct dml_oid *out, const void *p, size_t n)
 {
 	/*
 	 * A loose object is zlib data; deflating bytes zstd has compressed
 	 * gains nothing and costs more than zstd did, so the object is written
 	 * as stored deflate blocks.  (libgit2's loose backend cannot: at level
 	 * 0 it writes the object without any zlib framing, which git rejects.)
+	 * Touches no repository handle, so threads may call it at once.
 	 */
 	git_oid g;
-	git_buf dir = GIT_BUF_INIT;
 	struct dml_buf obj = DML_BUF_INIT, path = DML_BUF_INIT, tmp = DML_BUF_INIT;
 	char hdr[32], hex[DML_OID_HEXLEN + 1];
 	const struct dml_error *err = NULL;
 	uint32_t a;
 	int hl, fd = -1;
 
-	if (r->batch_odb)
-		return write_object(r, out, p, n, GIT_OBJECT_BLOB);
 	if (git_odb_hash(&g, p, n, GIT_OBJECT_BLOB) < 0)
 		return giterr("cannot hash object");
 	from_git(out, &g);
-	if (git_odb_exists(r->odb, &g))
-		return NULL;
-	if (git_repository_item_path(&dir, r->git, GIT_REPOSITORY_ITEM_OBJECTS) < 0)
-		return giterr("cannot find the object directory");
 	git_oid_tostr(hex, sizeof(hex), &g);
 	hl = snprintf(hdr, sizeof(hdr), "blob %zu", n) + 1;	/* with its NUL */
 	a = adler32(adler32(1, (const unsigned char *)hdr, (size_t)hl), p, n);
@@ -395,7 +404,7 @@ dml_repo_blob_write_stored(struct dml_repo *r, struct dml_oid *out, const void *
 		if ((err = dml_buf_add(&obj, t, 4)))
 			goto done;
 	}
-	if ((err = dml_buf_addf(&path, "%s%.2s", dir.ptr, hex)) ||
+	if ((err = dml_buf_addf(&path, "%s%.2s", objdir, hex)) ||
 	    (err = dml_buf_addf(&tmp, "%s/tmp_dmlctl_XXXXXX", path.data)))
 		goto done;
 	if (mkdir((const char *)path.data, 0777) != 0 && errno != EEXIST) {
@@ -431,11 +440,28 @@ dml_repo_blob_write_stored(struct dml_repo *r, struct dml_oid *out, const void *
 	if (err)
 		unlink((const char *)tmp.data);
 done:
-	git_buf_dispose(&dir);
 	dml_buf_release(&obj);
 	dml_buf_release(&path);
 	dml_buf_release(&tmp);
 	return err;
+}
+
+const struct dml_error *
+dml_repo_blob_write_stored(struct dml_repo *r, struct dml_oid *out, const void *p, size_t n)
+{
+	git_oid g;
+	const char *dir;
+
+	if (r->batch_odb)
+		return write_object(r, out, p, n, GIT_OBJECT_BLOB);
+	if (git_odb_hash(&g, p, n, GIT_OBJECT_BLOB) < 0)
+		return giterr("cannot hash object");
+	from_git(out, &g);
+	if (git_odb_exists(r->odb, &g))
+		return NULL;
+	if ((dir = dml_repo_objects_dir(r)) == NULL)
+		return giterr("cannot find the object directory");
+	return dml_objects_write_stored(dir, out, p, n);
 }
 
 int

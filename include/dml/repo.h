@@ -68,6 +68,14 @@ const struct dml_error *dml_repo_blob_write(struct dml_repo *r, struct dml_oid *
  */
 const struct dml_error *dml_repo_blob_write_stored(struct dml_repo *r, struct dml_oid *out,
     const void *p, size_t n);
+/* The object directory (with a final slash), for writers in other threads. */
+const char *dml_repo_objects_dir(struct dml_repo *r);
+/*
+ * Write a blob into an object directory as dml_repo_blob_write_stored does,
+ * without a repository handle: safe to call from several threads at once.
+ */
+const struct dml_error *dml_objects_write_stored(const char *objdir, struct dml_oid *out,
+    const void *p, size_t n);
 /* Is the object in the repository? */
 int dml_repo_has(struct dml_repo *r, const struct dml_oid *id);
 /* Read a blob; DML_ERR_NOTFOUND if missing, DML_ERR_VERIFY if not a blob. */
