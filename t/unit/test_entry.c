@@ -287,11 +287,35 @@ test_round_trip_note(void **state)
 	dml_stmt_free(s);
 }
 
+static void
+test_round_trip_dataset_publish(void **state)
+{
+	/* Fields given out of order; optional ones present, then absent. */
+	struct dml_stmt *s = build("dataset.publish", 4, 0x10, 0x20, 1700000000,
+	    "description", "heart disease — Cleveland subset", "allow", "evaluate,train",
+	    "price", "10", "license", "CC-BY-4.0", "columns", "14", "rows", "303",
+	    "schema", ID_B, "manifest", ID_A, "format", "csv", "size", "11328",
+	    "file", ID_C, "previous", ID_A, "version", "2", "name", "heart", NULL);
+
+	(void)state;
+	assert_string_equal(s->type->name, "dataset.publish");
+	assert_int_equal(s->nfields, 14);
+	assert_round_trip(s);
+	dml_stmt_free(s);
+	s = build("dataset.publish", 1, 0, 0, 0, "name", "h", "version", "1", "file", ID_C,
+	    "size", "0", "format", "tsv", "manifest", ID_A, "schema", ID_A, "rows", "1",
+	    "columns", "1", "price", "0", "allow", "train", NULL);
+	assert_int_equal(s->nfields, 11);
+	assert_round_trip(s);
+	dml_stmt_free(s);
+}
+
 /* Every type in the table has a round-trip test above. */
 static void
 test_round_trip_covers_every_type(void **state)
 {
-	static const char *const tested[] = { "ledger.genesis", "key.add", "key.revoke", "note" };
+	static const char *const tested[] = { "ledger.genesis", "key.add", "key.revoke", "note",
+		"dataset.publish" };
 	const struct dml_entry_type *t;
 	size_t i, j, count = 0;
 
@@ -1321,6 +1345,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_key_add),
 		cmocka_unit_test(test_round_trip_key_revoke),
 		cmocka_unit_test(test_round_trip_note),
+		cmocka_unit_test(test_round_trip_dataset_publish),
 		cmocka_unit_test(test_round_trip_covers_every_type),
 		cmocka_unit_test(test_parse_fields),
 		cmocka_unit_test(test_id_format_parse),
