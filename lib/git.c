@@ -623,9 +623,10 @@ dml_repo_tree_read(struct dml_repo *r, const struct dml_oid *id, struct dml_tree
 	 */
 	for (i = 1; i < cnt; i++)
 		if (tree_item_cmp(&it[i - 1], &it[i]) >= 0) {
+			const struct dml_error *err = dml_error_fmt(DML_ERR_VERIFY,
+			    "tree %s has a duplicate or misordered entry '%.80s'", hex, it[i].name);
 			dml_tree_items_free(it, cnt);
-			return dml_error_fmt(DML_ERR_VERIFY,
-			    "tree %s has a duplicate or misordered entry '%s'", hex, it[i].name);
+			return err;
 		}
 	*items = it;
 	*n = cnt;

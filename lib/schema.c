@@ -855,7 +855,8 @@ decode_locked(struct dml_schema **out, const char *text, size_t n)
 		if (line == 1) {
 			if ((size_t)(nl - pos) != strlen("dmlctl-schema 1") ||
 			    memcmp(pos, "dmlctl-schema 1", (size_t)(nl - pos)) != 0) {
-				if ((size_t)(nl - pos) > 14 && memcmp(pos, "dmlctl-schema ", 14) == 0)
+				if ((size_t)(nl - pos) > 14 && memcmp(pos, "dmlctl-schema ", 14) == 0 &&
+				    parse_uint(pos + 14, (size_t)(nl - pos) - 14, &u) == 0)
 					err = dml_error_fmt(DML_ERR_UNSUPPORTED,
 					    "schema line 1: unsupported schema version");
 				else

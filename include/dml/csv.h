@@ -17,9 +17,9 @@
  * on), a record longer than DML_CSV_RECORD_MAX bytes (counted from its
  * first byte, line break included) and a header with more than
  * DML_CSV_FIELDS_MAX fields.  TSV uses the same rules with a tab as
- * separator (quotes allowed).  All errors are DML_ERR_PARSE, and the same
- * bytes give the same records or the same error however they are split
- * into feeds.
+ * separator (quotes allowed).  These errors are DML_ERR_PARSE, and the
+ * same bytes give the same records or the same error however they are
+ * split into feeds.
  *
  * Errors are sticky: once a feed, the finish or the callback has failed,
  * every later call returns the same error again.
@@ -49,8 +49,9 @@ struct dml_csv_field {
 
 /*
  * Called once per record.  `line` is the line the record starts on (1 for
- * the header).  Fields point into the parser's buffer and stay valid only
- * during the call.  A non-NULL return stops parsing and is passed back.
+ * the header).  Fields point into the parser's buffers or into the bytes
+ * being fed, and stay valid only during the call.  A non-NULL return stops
+ * parsing and is passed back (and is sticky, as above).
  */
 typedef const struct dml_error *(*dml_csv_record_fn)(void *arg, uint64_t line,
     const struct dml_csv_field *fields, size_t nfields);
