@@ -24,7 +24,7 @@ str_cmp(const void *a, const void *b)
 const char *
 normalize_roles(const char *in, char *out, size_t n)
 {
-	char copy[1024], *parts[DML_MAX_ROLES], *p, *comma;
+	char copy[DML_ROLES_TEXT_MAX], *parts[DML_MAX_ROLES], *p, *comma;
 	size_t np = 0, i, used = 0;
 
 	if (strlen(in) >= sizeof(copy) || n == 0)
@@ -310,9 +310,10 @@ now_seconds(uint64_t *out)
 		unsigned long long v;
 		errno = 0;
 		v = strtoull(t, &end, 10);
-		if (errno || *end || *t < '0' || *t > '9' || v > INT64_MAX / 2)
-			return dml_error_fmt(DML_ERR_USAGE, "DMLCTL_TIME '%s' is not a number of seconds",
-			    t);
+		/* Up to the last second of year 9999, the end of git's and ssh's dates. */
+		if (errno || *end || *t < '0' || *t > '9' || v > 253402300799ULL)
+			return dml_error_fmt(DML_ERR_USAGE,
+			    "DMLCTL_TIME '%s' is not a number of seconds before year 10000", t);
 		*out = v;
 		return NULL;
 	}

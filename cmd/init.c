@@ -73,7 +73,7 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 	struct dml_stmt *genesis = NULL;
 	struct dml_genesis g;
 	const struct dml_error *err = NULL;
-	char rolebuf[1024], member[DML_KEY_ID_LEN + 2 + sizeof(rolebuf)], (*rules)[160] = NULL;
+	char rolebuf[DML_ROLES_TEXT_MAX], member[DML_KEY_ID_LEN + 2 + sizeof(rolebuf)], (*rules)[160] = NULL;
 	char keyid[DML_KEY_ID_LEN + 1];
 	char fp[DML_KEY_FP_LEN + 1], id[DML_ID_LEN + 1], dirname_buf[PATH_MAX];
 	const char *dir = getenv("DMLCTL_DIR");
@@ -90,7 +90,8 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 	if (roles == NULL)
 		roles = dml_default_founder_roles;
 	if ((roles = normalize_roles(roles, rolebuf, sizeof(rolebuf))) == NULL) {
-		rc = usage_error("--founder-roles: expected comma-separated roles of [a-z0-9._-]");
+		rc = usage_error("--founder-roles: expected at most %d comma-separated roles of "
+		    "[a-z0-9._-], %zu bytes in all", DML_MAX_ROLES, sizeof(rolebuf) - 1);
 		goto done;
 	}
 	if (allow.n > 0) {

@@ -152,7 +152,7 @@ maybe_state(struct ctx *ctx)
 static json_t *
 json_member(const struct dml_state *st, const struct dml_member *m)
 {
-	char roles[512], id[DML_KEY_ID_LEN + 1], fp[DML_KEY_FP_LEN + 1];
+	char roles[DML_ROLES_TEXT_MAX], id[DML_KEY_ID_LEN + 1], fp[DML_KEY_FP_LEN + 1];
 	json_t *o;
 
 	dml_pubkey_id(id, &m->key);
@@ -179,7 +179,7 @@ key_list(struct ctx *ctx, int argc, char **argv)
 	struct dml_keyinfo *keys = NULL;
 	size_t nkeys = 0, i;
 	const struct dml_error *err;
-	char fp[DML_KEY_FP_LEN + 1], roles[512];
+	char fp[DML_KEY_FP_LEN + 1], roles[DML_ROLES_TEXT_MAX];
 	json_t *arr;
 
 	if ((n = parse_options(argc, argv, opts, usage)) < 0)
@@ -260,7 +260,7 @@ key_show(struct ctx *ctx, int argc, char **argv)
 	const struct dml_state *st;
 	const struct dml_member *m = NULL;
 	const struct dml_error *err;
-	char id[DML_KEY_ID_LEN + 1], fp[DML_KEY_FP_LEN + 1], roles[512];
+	char id[DML_KEY_ID_LEN + 1], fp[DML_KEY_FP_LEN + 1], roles[DML_ROLES_TEXT_MAX];
 	int n;
 
 	if ((n = parse_options(argc, argv, opts, usage)) < 0)
@@ -325,7 +325,7 @@ key_add(struct ctx *ctx, int argc, char **argv)
 	static const char *const usage[] = {
 		"dmlctl key add [-k <key>] [--role <roles>] [--name <label>] <public-key>", NULL };
 	const char *roles = "member", *name = NULL;
-	char rolebuf[1024];
+	char rolebuf[DML_ROLES_TEXT_MAX];
 	struct opt opts[] = {
 		OPT_KEY(&ctx->keyspec),
 		{ OPT_STRING, 0, "role", "<roles>", "comma-separated roles (default: member)", &roles },

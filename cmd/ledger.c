@@ -190,9 +190,8 @@ ledger_verify(struct ctx *ctx, int argc, char **argv)
 		    (unsigned long long)from, count);
 	}
 	if (genesis && rep.nentries > 0 && strcmp(rep.entries[0].id, want) != 0) {
-		wrong_genesis = 1;
-		if (!rep.failed)
-			rep.first_bad = 0;
+		wrong_genesis = 1;	/* the first failure, whatever else failed */
+		rep.first_bad = 0;
 		rep.failed = 1;
 	}
 	if (ctx->json) {
@@ -245,7 +244,8 @@ ledger_verify(struct ctx *ctx, int argc, char **argv)
 		const struct dml_verify_entry *e = &rep.entries[i];
 		if (e->why == NULL)
 			continue;
-		printf("%s entry %llu (%s%s%.19s): %s\n", i == rep.first_bad ? "FAILED" : "failed",
+		printf("%s entry %llu (%s%s%.19s): %s\n",
+		    i == rep.first_bad && !wrong_genesis ? "FAILED" : "failed",
 		    (unsigned long long)e->seq, e->type[0] ? e->type : "unreadable",
 		    e->id[0] ? " " : "", e->id, e->why);
 	}

@@ -670,7 +670,7 @@ dml_ledger_allowed_signers(struct dml_ledger *l, struct dml_buf *out)
 		dml_pubkey_id(id, &m->key);
 		if ((err = dml_buf_addf(out, "%s namespaces=\"git\"", id)))
 			break;
-		if (m->revoked) {
+		if (m->revoked && m->revoked_time < 253402300799ULL) {	/* ssh's dates end in 9999 */
 			/* ssh-keygen's valid-before is exclusive. */
 			format_time(when, sizeof(when), m->revoked_time + 1);
 			if ((err = dml_buf_addf(out, ",valid-before=\"%s\"", when)))

@@ -141,7 +141,7 @@ dml_state_authorize(const struct dml_state *st, const struct dml_pubkey *author,
 {
 	const struct dml_member *m = dml_state_member(st, author);
 	const struct dml_rule *r;
-	char id[DML_KEY_ID_LEN + 1], roles[512];
+	char id[DML_KEY_ID_LEN + 1], roles[DML_ROLES_TEXT_MAX];
 
 	dml_pubkey_id(id, author);
 	if (m == NULL)

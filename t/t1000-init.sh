@@ -307,6 +307,49 @@ test_expect_success '--name, --founder-roles and --allow are recorded in the gen
 	test_grep " active  *admin,steward$" members
 '
 
+test_expect_success 'many long --founder-roles are recorded in full' '
+	# 16 roles of 40 characters: a member line of 735 bytes, more than
+	# the buffer that used to cut it short without a word.
+	for i in 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16
+	do
+		echo "role-$i-abcdefghijklmnopqrstuvwxyz012345"
+	done >roles &&
+	test "$(awk "length(\$0) != 40" roles | wc -l)" -eq 0 &&
+	roles=$(paste -s -d, roles) &&
+	test ${#roles} -eq 655 &&
+	dmlctl -q init -k k1 --founder-roles "$roles" manyroles >/dev/null &&
+	dmlctl -C manyroles ledger show 0 >show &&
+	echo "member $(cat id1) $roles" >want &&
+	grep "^member " show >got &&
+	test_cmp want got &&
+	dmlctl -C manyroles ledger verify
+'
+
+test_expect_success 'key list --members and key show print many long roles in full' '
+	roles=$(paste -s -d, roles) &&
+	dmlctl -C manyroles key list --members >members &&
+	test_grep " active  *$roles\$" members &&
+	dmlctl -C manyroles key show k1 >show &&
+	test_grep "^member  *$roles since entry 0\$" show &&
+	dmlctl -C manyroles --json key list --members >members.json &&
+	"$PYTHON" - "$roles" <<-\EOF
+	import json, sys
+	ms = json.load(open("members.json"))
+	assert [m["roles"] for m in ms] == [sys.argv[1]], ms
+	EOF
+'
+
+test_expect_success 'more roles than a member may hold is a usage error, not cut short' '
+	for i in $(seq 1 70)
+	do
+		echo "role-$i-abcdefghijklmnopqrstuvwxyz0123456789"
+	done >longroles.txt &&
+	test_expect_exit 2 dmlctl init -k k1 --founder-roles "$(paste -s -d, longroles.txt)" \
+		longroles 2>err &&
+	test_grep "founder-roles" err &&
+	test ! -e longroles
+'
+
 test_expect_success 'the default name and policy' '
 	dmlctl -C plain ledger show 0 >show &&
 	sed -n "/^name /,\$p" show >got &&

@@ -265,6 +265,23 @@ test_expect_success 'import an unencrypted OpenSSH ed25519 key: same public key'
 	test_cmp want got
 '
 
+test_expect_success 'import of a key whose comment holds control characters writes one line' '
+	ssh-keygen -q -t ed25519 -N "" -C "$(printf "eve\nssh-ed25519 AAAAforged evil")" -f ssh/eve &&
+	test "$(wc -l <ssh/eve.pub)" -eq 2 &&
+	ssh-keygen -q -t ed25519 -N "" -C "$(printf "eve\rcr")" -f ssh/evecr &&
+	for k in eve evecr
+	do
+		dmlctl key import --no-passphrase ssh/$k >out &&
+		test_grep "^Imported key .$k. (unencrypted)" out &&
+		test "$(wc -l <"$DMLCTL_KEYS/$k.pub")" -eq 1 &&
+		echo "$(head -n 1 ssh/$k.pub | cut -d" " -f1,2) $k" >want &&
+		test_cmp want "$DMLCTL_KEYS/$k.pub" &&
+		dmlctl key export $k >exported &&
+		test_cmp want exported &&
+		ssh-keygen -l -f "$DMLCTL_KEYS/$k.pub" >/dev/null || return 1
+	done
+'
+
 test_expect_success 'import with --name and a passphrase' '
 	DMLCTL_PASSPHRASE_FILE="$PWD/pass" dmlctl key import --name dave2 ssh/dave >out &&
 	test_grep "^Imported key .dave2. (encrypted)" out &&
@@ -376,6 +393,22 @@ test_expect_success 'key add of something that is not a key fails' '
 	test_grep "key id" err &&
 	test_must_fail dmlctl -C repo key add -k alice nosuchkey 2>err &&
 	test_grep "no key named .nosuchkey." err &&
+	dmlctl -C repo ledger log >log.after &&
+	test_cmp log.before log.after
+'
+
+test_expect_success 'a malformed key typed on the command line is a usage error' '
+	dmlctl -C repo ledger log >log.before &&
+	for spec in "ed25519:xyz" "ssh-ed25519 !!!" "ed25519:$(printf "%063d" 0)" \
+		"ssh-ed25519 AAAAnotakey"
+	do
+		test_expect_exit 2 dmlctl -C repo key add -k alice "$spec" 2>err &&
+		test_expect_exit 2 dmlctl -C repo key revoke -k alice "$spec" 2>err || return 1
+	done &&
+	test_expect_exit 2 dmlctl -C repo key add -k alice "ed25519:xyz" 2>err &&
+	test_grep "key id" err &&
+	test_expect_exit 2 dmlctl -C repo key add -k alice "ssh-ed25519 !!!" 2>err &&
+	test_grep "base64" err &&
 	dmlctl -C repo ledger log >log.after &&
 	test_cmp log.before log.after
 '

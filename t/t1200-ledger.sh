@@ -287,9 +287,19 @@ test_expect_success 'a note of 4096 bytes and UTF-8 text is accepted' '
 	ledger_commits repo >commits
 '
 
-test_expect_success 'ledger verify passes on a good ledger' '
+# The entry ID of entry SEQ of the ledger in repo.
+entry_id() {
+	dmlctl -C repo --json ledger show "$1" >entry-id.json &&
+	"$PYTHON" -c "import json; print(json.load(open(\"entry-id.json\"))[\"id\"])"
+}
+
+test_expect_success 'ledger verify passes on a good ledger and names its genesis and head' '
 	dmlctl -C repo ledger verify >out &&
-	echo "ledger verified: 8 entries, every check passed" >want &&
+	{
+		echo "ledger verified: 8 entries, every check passed" &&
+		echo "genesis $(entry_id 0)" &&
+		echo "head    $(entry_id 7)"
+	} >want &&
 	test_cmp want out &&
 	dmlctl -C repo ledger verify --threads 1 >out &&
 	test_cmp want out &&
@@ -313,7 +323,7 @@ commits = open(\"commits\").read().split()
 for r, c in zip(rs, commits):
     assert r[\"commit\"] == c, (r, c)
     assert set(r[\"checks\"]) == set([\"chain\", \"statement\", \"link\", \"signature\",
-        \"commit-signature\", \"objects\", \"authority\"]), r
+        \"commit-signature\", \"objects\", \"data\", \"authority\"]), r
     assert all(v == \"ok\" for v in r[\"checks\"].values()), r
     assert r[\"error\"] is None, r
 " &&
@@ -323,6 +333,77 @@ import json
 o = json.load(open(\"from.json\"))
 assert o[\"ok\"] is True and [r[\"seq\"] for r in o[\"results\"]] == [6, 7], o
 "
+'
+
+test_expect_success 'ledger verify --json: the data check comes between objects and authority' '
+	entry_id 0 >genesis &&
+	entry_id 7 >head &&
+	"$PYTHON" -c "
+import json
+o = json.load(open(\"verify.json\"))
+assert o[\"genesis\"] == open(\"genesis\").read().strip(), o
+assert o[\"head\"] == open(\"head\").read().strip(), o
+for r in o[\"results\"]:
+    assert list(r[\"checks\"]) == [\"chain\", \"statement\", \"link\", \"signature\",
+        \"commit-signature\", \"objects\", \"data\", \"authority\"], r
+    assert r[\"checks\"][\"data\"] == \"ok\", r
+"
+'
+
+test_expect_success 'ledger verify --genesis passes with the ledger'"'"'s own genesis' '
+	g=$(entry_id 0) &&
+	dmlctl -C repo ledger verify >want &&
+	dmlctl -C repo ledger verify --genesis "$g" >out &&
+	test_cmp want out &&
+	dmlctl -C repo ledger verify --genesis "${g#sha256:}" >out &&
+	test_cmp want out &&
+	dmlctl -C repo ledger verify --genesis="$g" --from 6 >out &&
+	test_cmp want out &&
+	dmlctl -C repo --json ledger verify --genesis "$g" >out.json &&
+	"$PYTHON" -c "
+import json
+o = json.load(open(\"out.json\"))
+assert o[\"ok\"] is True and o[\"genesis\"] == \"$g\", o
+assert \"expected_genesis\" not in o and \"first_failure\" not in o, o
+"
+'
+
+test_expect_success 'ledger verify --genesis fails with another genesis and names both' '
+	g=$(entry_id 0) &&
+	DMLCTL_TIME=$T0 dmlctl -q init -k alice other >/dev/null &&
+	dmlctl -C other --json ledger show 0 >other.json &&
+	o=$("$PYTHON" -c "import json; print(json.load(open(\"other.json\"))[\"id\"])") &&
+	test "$o" != "$g" &&
+	test_expect_exit 1 dmlctl -C repo ledger verify --genesis "$o" >out &&
+	cat >want <<-EOF &&
+	FAILED genesis is $g, but --genesis requires $o
+	ledger verification failed at entry 0
+	EOF
+	test_cmp want out &&
+	test_expect_exit 1 dmlctl -C other ledger verify --genesis "$g" >out &&
+	test_grep "^FAILED genesis is $o, but --genesis requires $g\$" out &&
+	test_expect_exit 1 dmlctl -C repo --json ledger verify --genesis "$o" >out.json &&
+	"$PYTHON" -c "
+import json
+o = json.load(open(\"out.json\"))
+assert o[\"ok\"] is False and o[\"first_failure\"] == 0, o
+assert o[\"genesis\"] == \"$g\" and o[\"expected_genesis\"] == \"$o\", o
+assert \"--genesis\" in o[\"reason\"], o
+"
+'
+
+test_expect_success 'ledger verify --genesis with a malformed ID is a usage error' '
+	g=$(entry_id 0) &&
+	hex=${g#sha256:} &&
+	for bad in "" xyz sha256:abc "$(echo $hex | cut -c1-12)" "${g}0" "$g " \
+		"sha256:$(echo $hex | tr a-f A-F)" "SHA256:$hex" "sha256:$(printf "%063d" 0)g"
+	do
+		test_expect_exit 2 dmlctl -C repo ledger verify --genesis "$bad" >out 2>err &&
+		test_grep -e "--genesis" err &&
+		test ! -s out || return 1
+	done &&
+	test_expect_exit 2 dmlctl -C repo ledger verify --genesis 2>err &&
+	test_grep "requires a value" err
 '
 
 test_expect_success 'ledger verify usage errors' '

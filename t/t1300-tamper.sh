@@ -122,31 +122,72 @@ statement_id() {
 	echo "sha256:$(git -C "$1" cat-file blob "$2:statement" | sha256sum | cut -d" " -f1)"
 }
 
+# The commit of an entry in R on top of PARENT with tree TREE, for the
+# statement in file STMT, signed with KEYFILE, dated TIME (default: the
+# statement's time); print the commit ID.
+entry_commit() {
+	_id=$(sed -n "s/^author //p" "$4") &&
+	_time=${6:-$(sed -n "s/^time //p" "$4")} &&
+	{
+		echo "tree $3" &&
+		echo "parent $2" &&
+		echo "author dmlctl <$_id> $_time +0000" &&
+		echo "committer dmlctl <$_id> $_time +0000" &&
+		echo &&
+		echo "$(sed -n "s/^type //p" "$4") #$(sed -n "s/^seq //p" "$4")" &&
+		echo &&
+		echo "Entry: sha256:$(sha256sum <"$4" | cut -d" " -f1)"
+	} | sign_commit "$1" "$5"
+}
+
 # A new entry on top of PARENT in R: the statement in file STMT, signed
-# (statement and commit) with KEYFILE; print the commit ID.
+# (statement and commit) with KEYFILE, the commit dated TIME (default: the
+# statement's time); print the commit ID.
 craft_entry() {
 	ssh-keygen -q -Y sign -n $NS_STATEMENT -f "$4" <"$3" >"$3.sig" &&
 	_sb=$(git -C "$1" hash-object -w --stdin <"$3") &&
 	_gb=$(git -C "$1" hash-object -w --stdin <"$3.sig") &&
 	_t=$(printf "100644 blob %s\tstatement\n100644 blob %s\tstatement.sig\n" $_sb $_gb |
 		git -C "$1" mktree) &&
-	_id=$(sed -n "s/^author //p" "$3") &&
-	_time=$(sed -n "s/^time //p" "$3") &&
-	{
-		echo "tree $_t" &&
-		echo "parent $2" &&
-		echo "author dmlctl <$_id> $_time +0000" &&
-		echo "committer dmlctl <$_id> $_time +0000" &&
-		echo &&
-		echo "$(sed -n "s/^type //p" "$3") #$(sed -n "s/^seq //p" "$3")" &&
-		echo &&
-		echo "Entry: sha256:$(sha256sum <"$3" | cut -d" " -f1)"
-	} | sign_commit "$1" "$4"
+	entry_commit "$1" "$2" $_t "$3" "$4" ${5:-}
+}
+
+# A tree object written byte for byte as given, in any order and with
+# duplicates, which git mktree would refuse: each argument is "MODE NAME OID".
+# git fsck rejects such a tree, so only write it into repositories under
+# nofsck/, which the last test removes.  Print the tree's ID.
+raw_tree() {
+	_r=$1 &&
+	shift &&
+	"$PYTHON" -c '
+import sys
+out = b""
+for item in sys.argv[1:]:
+    mode, name, oid = item.split(" ")
+    out += mode.encode() + b" " + name.encode() + b"\0" + bytes.fromhex(oid)
+sys.stdout.buffer.write(out)
+' "$@" >"$TRASH_DIRECTORY/.rawtree" &&
+	git -C "$_r" hash-object -t tree --literally -w --stdin <"$TRASH_DIRECTORY/.rawtree"
 }
 
 # A note statement: SEQ PREV-ID AUTHOR-ID TIME MESSAGE.
 note_statement() {
 	printf "dmlctl-entry 1\ntype note\nseq %s\nprev %s\nauthor %s\ntime %s\nmessage %s\n" "$@"
+}
+
+# A key.add statement: SEQ PREV-ID AUTHOR-ID TIME KEY-ID ROLES.
+key_add_statement() {
+	printf "dmlctl-entry 1\ntype key.add\nseq %s\nprev %s\nauthor %s\ntime %s\nkey %s\nroles %s\n" "$@"
+}
+
+# A short ledger in R for the cases below:
+#	0 ledger.genesis	founder
+#	1 note			founder
+small_ledger() {
+	DMLCTL_TIME=$T0 dmlctl -q init -k founder "$1" >/dev/null &&
+	DMLCTL_TIME=$((T0 + 1)) dmlctl -C "$1" ledger note -k founder -m "before" >/dev/null &&
+	dmlctl -C "$1" ledger verify >/dev/null &&
+	save_commits "$1"
 }
 
 # The ledger every case starts from:
@@ -219,7 +260,11 @@ test_expect_success 'setup: keys made by ssh-keygen, imported into dmlctl' '
 test_expect_success 'an untampered ledger passes' '
 	build_ledger clean &&
 	dmlctl -C clean ledger verify >out &&
-	echo "ledger verified: 6 entries, every check passed" >want &&
+	{
+		echo "ledger verified: 6 entries, every check passed" &&
+		echo "genesis $(statement_id clean "$(nth clean 0)")" &&
+		echo "head    $(statement_id clean "$(nth clean 5)")"
+	} >want &&
 	test_cmp want out &&
 	dmlctl -C clean --json ledger verify >out.json &&
 	"$PYTHON" -c "import json; o = json.load(open(\"out.json\")); assert o[\"ok\"] is True, o"
@@ -418,6 +463,74 @@ test_expect_success '(d) a file added to the entry tree' '
 	expect_failure d4 2 chain "unexpected item .README. in the entry tree"
 '
 
+# Trees git would never write: a name twice, or names out of order.  libgit2
+# reads them all the same, so two readers could each pick a different item of
+# one name.  git fsck rejects these trees, hence the repositories in nofsck/.
+test_expect_success '(d) an entry tree holding two statements: verify and the readers refuse it' '
+	mkdir -p nofsck &&
+	small_ledger nofsck/dup &&
+	founder=$(sed -n "s/ founder\$//p" ids) &&
+	head=$(nth nofsck/dup 1) &&
+	prev=$(statement_id nofsck/dup $head) &&
+	note_statement 2 "$prev" "$founder" $((T0 + 2)) "what verify reads" >real &&
+	note_statement 2 "$prev" "$founder" $((T0 + 2)) "what everyone else reads" >alt &&
+	ssh-keygen -q -Y sign -n $NS_STATEMENT -f ssh/founder <real >real.sig &&
+	real=$(git -C nofsck/dup hash-object -w --stdin <real) &&
+	alt=$(git -C nofsck/dup hash-object -w --stdin <alt) &&
+	sig=$(git -C nofsck/dup hash-object -w --stdin <real.sig) &&
+	tree=$(raw_tree nofsck/dup "100644 statement $alt" "100644 statement $real" \
+		"100644 statement.sig $sig") &&
+	git -C nofsck/dup ls-tree $tree >items &&
+	test "$(grep -c "${TAB}statement\$" items)" -eq 2 &&
+	new=$(entry_commit nofsck/dup $head $tree real "$TRASH_DIRECTORY/ssh/founder") &&
+	git -C nofsck/dup update-ref refs/dml/ledger $new &&
+	expect_failure nofsck/dup 2 chain "tree $tree has a duplicate or misordered entry .statement.\$" &&
+	test_must_fail dmlctl -C nofsck/dup ledger log >out 2>err &&
+	test_grep "tree $tree has a duplicate or misordered entry .statement.\$" err &&
+	! grep "what" out &&
+	test_must_fail dmlctl -C nofsck/dup ledger show 2 >out 2>err &&
+	! grep "what" out &&
+	test_must_fail dmlctl -C nofsck/dup ledger note -k founder -m "on top of it" 2>err &&
+	test_grep "tree $tree has a duplicate or misordered entry .statement.\$" err &&
+	test "$(git -C nofsck/dup rev-parse refs/dml/ledger)" = $new
+'
+
+test_expect_success '(d) an entry tree out of git order' '
+	small_ledger nofsck/order &&
+	c=$(nth nofsck/order 1) &&
+	stmt=$(git -C nofsck/order rev-parse $c:statement) &&
+	sig=$(git -C nofsck/order rev-parse $c:statement.sig) &&
+	tree=$(raw_tree nofsck/order "100644 statement.sig $sig" "100644 statement $stmt") &&
+	new=$(with_tree nofsck/order $c $tree) &&
+	git -C nofsck/order update-ref refs/dml/ledger $new &&
+	expect_failure nofsck/order 1 chain "tree $tree has a duplicate or misordered entry .statement.\$" &&
+	test_must_fail dmlctl -C nofsck/order ledger log 2>err &&
+	test_grep "tree $tree has a duplicate or misordered entry .statement.\$" err
+'
+
+test_expect_success '(d) objects/ listing one object twice where the statement names two' '
+	small_ledger nofsck/dupobj &&
+	founder=$(sed -n "s/ founder\$//p" ids) &&
+	head=$(nth nofsck/dupobj 1) &&
+	h1=$(sha256sum <att1 | cut -d" " -f1) &&
+	h2=$(sha256sum <att2 | cut -d" " -f1) &&
+	{
+		note_statement 2 "$(statement_id nofsck/dupobj $head)" "$founder" $((T0 + 2)) \
+			"two attachments" &&
+		printf "object sha256:%s\n" $h1 $h2 | sort
+	} >stmt &&
+	ssh-keygen -q -Y sign -n $NS_STATEMENT -f ssh/founder <stmt >stmt.sig &&
+	sb=$(git -C nofsck/dupobj hash-object -w --stdin <stmt) &&
+	gb=$(git -C nofsck/dupobj hash-object -w --stdin <stmt.sig) &&
+	b1=$(git -C nofsck/dupobj hash-object -w --stdin <att1) &&
+	objs=$(raw_tree nofsck/dupobj "100644 $h1 $b1" "100644 $h1 $b1") &&
+	tree=$(printf "040000 tree %s\tobjects\n100644 blob %s\tstatement\n100644 blob %s\tstatement.sig\n" \
+		$objs $sb $gb | git -C nofsck/dupobj mktree) &&
+	new=$(entry_commit nofsck/dupobj $head $tree stmt "$TRASH_DIRECTORY/ssh/founder") &&
+	git -C nofsck/dupobj update-ref refs/dml/ledger $new &&
+	expect_failure nofsck/dupobj 2 objects "tree $objs has a duplicate or misordered entry .$h1.\$"
+'
+
 test_expect_success '(e) a commit with its gpgsig stripped' '
 	build_ledger e &&
 	c=$(nth e 3) &&
@@ -540,6 +653,55 @@ assert o[\"ok\"] is False and o[\"first_failure\"] == 4, o
 "
 '
 
+test_expect_success 'verify --from N fails when an entry before N fails' '
+	small_ledger from &&
+	mallory=$(sed -n "s/ mallory\$//p" ids) &&
+	key_add_statement 2 "$(statement_id from "$(nth from 1)")" "$mallory" $((T0 + 2)) \
+		"$mallory" member >stmt &&
+	c2=$(craft_entry from "$(nth from 1)" stmt "$TRASH_DIRECTORY/ssh/mallory") &&
+	note_statement 3 "$(statement_id from $c2)" "$mallory" $((T0 + 3)) "a member now" >stmt &&
+	c3=$(craft_entry from $c2 stmt "$TRASH_DIRECTORY/ssh/mallory") &&
+	git -C from update-ref refs/dml/ledger $c3 &&
+	expect_failure from 2 authority "key .$mallory. is not a member of this ledger" &&
+	test_expect_exit 1 dmlctl -C from ledger verify --from 3 >out &&
+	! grep "every check passed" out &&
+	test_grep "^FAILED entry 2 ([^)]*): authority: key .$mallory. is not a member" out &&
+	test_grep "^ledger verification failed at entry 2\$" out &&
+	test_expect_exit 1 dmlctl -C from --json ledger verify --from 3 >out.json &&
+	"$PYTHON" -c "
+import json
+o = json.load(open(\"out.json\"))
+assert o[\"ok\"] is False and o[\"first_failure\"] == 2, o
+assert o[\"reason\"].startswith(\"authority: \"), o
+assert [r[\"seq\"] for r in o[\"results\"]] == [3], o
+assert o[\"results\"][0][\"checks\"][\"authority\"] == \"skipped\", o
+"
+'
+
+test_expect_success 'a time beyond the calendar is shown as the number it is' '
+	small_ledger far &&
+	founder=$(sed -n "s/ founder\$//p" ids) &&
+	note_statement 2 "$(statement_id far "$(nth far 1)")" "$founder" 9223372036854775807 \
+		"the end of time" >stmt &&
+	new=$(craft_entry far "$(nth far 1)" stmt "$TRASH_DIRECTORY/ssh/founder" $((T0 + 2))) &&
+	git -C far update-ref refs/dml/ledger $new &&
+	dmlctl -C far ledger verify >out &&
+	test_grep "3 entries, every check passed" out &&
+	dmlctl -C far ledger log -n 1 >log &&
+	test_grep "^2  *sha256:[0-9a-f]\{12\}  note  *9223372036854775807  SHA256:" log &&
+	dmlctl -C far ledger log --reverse >log &&
+	test_grep "^1  *sha256:[0-9a-f]\{12\}  note  *2023-11-14T22:13:21Z  SHA256:" log &&
+	dmlctl -C far ledger show 2 >show &&
+	test_grep "^date 9223372036854775807\$" show &&
+	test_grep "^time 9223372036854775807\$" show &&
+	dmlctl -C far --json ledger show 2 >show.json &&
+	"$PYTHON" -c "
+import json
+o = json.load(open(\"show.json\"))
+assert o[\"time\"] == 9223372036854775807, o
+"
+'
+
 test_expect_success 'a damaged ledger can still be read' '
 	dmlctl -C a ledger log >log &&
 	test "$(wc -l <log)" -eq 6 &&
@@ -553,6 +715,11 @@ test_expect_success 'appending to a damaged ledger is refused' '
 	test_grep "ledger verify" err &&
 	git -C a rev-parse refs/dml/ledger >after &&
 	test_cmp before after
+'
+
+test_expect_success 'cleanup: remove the repositories git fsck rejects' '
+	rm -rf nofsck &&
+	test ! -e nofsck
 '
 
 test_done

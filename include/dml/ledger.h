@@ -27,6 +27,8 @@
 #include "dml/repo.h"
 
 #define DML_MAX_ROLES 64
+/* Room for any role list: DML_MAX_ROLES names of DML_TOKEN_MAX bytes, commas, NUL. */
+#define DML_ROLES_TEXT_MAX (DML_MAX_ROLES * (DML_TOKEN_MAX + 1) + 1)
 
 struct dml_member {
 	struct dml_pubkey key;
