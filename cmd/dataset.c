@@ -105,7 +105,7 @@ dataset_publish(struct ctx *ctx, int argc, char **argv)
 	static const char *const usage[] = {
 		"dmlctl dataset publish [-k <key>] --name <name> [--license <spdx-id>] [--price <units>]\n"
 		"                              [--allow <use,...>] [--description <text>] [--format (csv | tsv)]\n"
-		"                              (<file> | -)",
+		"                              [--json] (<file> | -)",
 		NULL };
 	const char *name = NULL, *license = NULL, *allow = "evaluate,train", *desc = NULL;
 	const char *format = NULL;
@@ -118,7 +118,7 @@ dataset_publish(struct ctx *ctx, int argc, char **argv)
 		{ OPT_UINT, 0, "price", "<units>", "token units per use (default 0)", &price },
 		{ OPT_STRING, 0, "allow", "<use,...>", "uses allowed (default evaluate,train)", &allow },
 		{ OPT_STRING, 0, "description", "<text>", "what it is", &desc },
-		{ OPT_STRING, 0, "format", "(csv|tsv)", "the input format (default: from the name)",
+		{ OPT_STRING, 0, "format", "<csv|tsv>", "the input format (default: from the name)",
 		    &format },
 		OPT_JSON(&ctx->json),
 		{ OPT_END }
@@ -190,11 +190,16 @@ dataset_publish(struct ctx *ctx, int argc, char **argv)
 		printf("published %s@%llu as entry #%llu %s\n", name,
 		    (unsigned long long)dml_dataset_find(dml_ledger_state(l), name)->nversions,
 		    (unsigned long long)res.stmt->seq, id);
-		printf("%llu rows, %llu columns; %s in %llu chunks, %llu new: %s stored "
-		    "(dedup and compression ratio %.1fx)\n", (unsigned long long)res.rows,
-		    (unsigned long long)res.columns, sz, (unsigned long long)res.nchunks,
-		    (unsigned long long)res.newchunks, st,
-		    res.stored ? (double)res.size / (double)res.stored : 0.0);
+		printf("%llu row%s, %llu column%s; %s in %llu chunk%s, %llu new: ",
+		    (unsigned long long)res.rows, res.rows == 1 ? "" : "s",
+		    (unsigned long long)res.columns, res.columns == 1 ? "" : "s", sz,
+		    (unsigned long long)res.nchunks, res.nchunks == 1 ? "" : "s",
+		    (unsigned long long)res.newchunks);
+		if (res.stored)
+			printf("%s stored (dedup and compression ratio %.1fx)\n", st,
+			    (double)res.size / (double)res.stored);
+		else
+			printf("nothing new stored\n");
 	}
 	dml_stmt_free(res.stmt);
 done:
@@ -325,6 +330,14 @@ dataset_show(struct ctx *ctx, int argc, char **argv)
 	}
 	printf("dataset %.*s@%llu (entry #%llu, %s)\nowner   %s\n", (int)s->fields[0].len,
 	    s->fields[0].value, (unsigned long long)version, (unsigned long long)s->seq, when, fp);
+	{
+		char name[DML_TOKEN_MAX + 1];
+		const struct dml_dataset_head *h;
+		dml_field_copy(&s->fields[0], name, sizeof(name));
+		if ((h = dml_dataset_find(dml_ledger_state(l), name)) != NULL)
+			printf("versions %llu (see 'dmlctl dataset log %s')\n",
+			    (unsigned long long)h->nversions, name);
+	}
 	for (i = 0; i < s->nfields; i++) {
 		const struct dml_field *f = &s->fields[i];
 		if (strcmp(f->spec->name, "name") == 0 || strcmp(f->spec->name, "version") == 0)

@@ -225,7 +225,7 @@ stored_load(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_
 	const struct dml_tree_item *o;
 	struct dml_tree_item *oi = NULL;
 	struct dml_buf text = DML_BUF_INIT;
-	unsigned char id[32];
+	unsigned char id[32], got[32];
 	char hex[65];
 	size_t on = 0;
 	const struct dml_error *err;
@@ -242,9 +242,22 @@ stored_load(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_
 		err = dml_error_fmt(DML_ERR_VERIFY, "the manifest sha256:%s is not stored", hex);
 		goto done;
 	}
-	if ((err = dml_repo_blob_read(r, &o->oid, &text)) ||
-	    (err = dml_manifest_decode(&st->m, (const char *)text.data, text.len)))
+	if ((err = dml_repo_blob_read(r, &o->oid, &text)))
 		goto done;
+	/* Readers trust nothing the signed statement does not name by digest. */
+	dml_sha256(got, text.data, text.len);
+	if (memcmp(got, id, 32) != 0) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the manifest sha256:%s does not match its digest",
+		    hex);
+		goto done;
+	}
+	if ((err = dml_manifest_decode(&st->m, (const char *)text.data, text.len)))
+		goto done;
+	field_id(s, "file", id);
+	if (memcmp(id, st->m.file, 32) != 0 || st->m.size != field_u64(s, "size")) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the manifest names another file or size");
+		goto done;
+	}
 	field_id(s, "schema", id);
 	dml_hex_encode(hex, id, 32);
 	if ((o = find_item(oi, on, hex, 0)) == NULL) {
@@ -253,6 +266,12 @@ stored_load(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_
 	}
 	if ((err = dml_repo_blob_read(r, &o->oid, &st->schema)))
 		goto done;
+	dml_sha256(got, st->schema.data, st->schema.len);
+	if (memcmp(got, id, 32) != 0) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the schema sha256:%s does not match its digest",
+		    hex);
+		goto done;
+	}
 	if (chunks && (err = dml_repo_tree_read(r, &chunks->oid, &st->chunks, &st->nchunks)))
 		goto done;
 done:
@@ -357,6 +376,50 @@ reparse_feed(void *arg, const unsigned char *p, size_t n)
 	return dml_csv_feed(rp->csv, p, n, record, rp);
 }
 
+static int
+id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/*
+ * chunks/ must hold exactly the manifest's distinct chunks.  Both sides are
+ * sorted (tree names by git, the IDs here), so one merge walk names the
+ * first chunk missing or extra.
+ */
+static const struct dml_error *
+check_chunk_set(const struct stored *st)
+{
+	unsigned char (*ids)[32] = NULL;
+	char hex[65];
+	size_t i, t = 0;
+	const struct dml_error *err = NULL;
+
+	if (st->m.nchunks && (ids = malloc(st->m.nchunks * 32)) == NULL)
+		return dml_error_nomem();
+	for (i = 0; i < st->m.nchunks; i++)
+		memcpy(ids[i], st->m.chunks[i].id, 32);
+	if (st->m.nchunks)
+		qsort(ids, st->m.nchunks, 32, id_cmp);
+	for (i = 0; i < st->m.nchunks && err == NULL; i++) {
+		if (i > 0 && memcmp(ids[i], ids[i - 1], 32) == 0)
+			continue;
+		dml_hex_encode(hex, ids[i], 32);
+		if (t < st->nchunks && strcmp(st->chunks[t].name, hex) < 0)
+			err = dml_error_fmt(DML_ERR_VERIFY, "chunks/%.64s is not in the manifest",
+			    st->chunks[t].name);
+		else if (t == st->nchunks || strcmp(st->chunks[t].name, hex) != 0)
+			err = dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s is missing", hex);
+		else
+			t++;
+	}
+	if (err == NULL && t < st->nchunks)
+		err = dml_error_fmt(DML_ERR_VERIFY, "chunks/%.64s is not in the manifest",
+		    st->chunks[t].name);
+	free(ids);
+	return err;
+}
+
 /* Everything verify_store checks, for one entry. */
 static const struct dml_error *
 verify_entry(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_item *items,
@@ -366,35 +429,15 @@ verify_entry(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree
 	struct reparse rp;
 	struct dml_schema *schema = NULL;
 	struct dml_buf text = DML_BUF_INIT;
-	unsigned char id[32];
-	char fmt[DML_TOKEN_MAX + 1], hex[65];
+	char fmt[DML_TOKEN_MAX + 1];
 	const struct dml_error *err;
-	size_t i, unique = 0;
 
 	memset(&rp, 0, sizeof(rp));
 	rp.what = "the stored data";
 	if ((err = stored_load(r, s, items, n, &st)))
 		return err;
-	field_id(s, "file", id);
-	if (memcmp(id, st.m.file, 32) != 0 || st.m.size != field_u64(s, "size")) {
-		err = dml_error_fmt(DML_ERR_VERIFY, "the manifest names another file or size");
+	if ((err = check_chunk_set(&st)))
 		goto done;
-	}
-	/* chunks/ holds exactly the manifest's distinct chunks. */
-	for (i = 0; i < st.nchunks; i++) {
-		size_t k;
-		for (k = 0; k < st.m.nchunks; k++) {
-			dml_hex_encode(hex, st.m.chunks[k].id, 32);
-			if (strcmp(hex, st.chunks[i].name) == 0)
-				break;
-		}
-		if (k == st.m.nchunks) {
-			err = dml_error_fmt(DML_ERR_VERIFY, "chunks/%.64s is not in the manifest",
-			    st.chunks[i].name);
-			goto done;
-		}
-		unique++;
-	}
 	field_str(s, "format", fmt, sizeof(fmt));
 	if ((err = dml_csv_new(&rp.csv, strcmp(fmt, "tsv") == 0 ? '\t' : ',', rp.what)) ||
 	    (err = stream_chunks(r, &st, reparse_feed, &rp, NULL, NULL)) ||
@@ -415,7 +458,6 @@ verify_entry(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree
 	if (schema->rows != field_u64(s, "rows") || schema->ncols != field_u64(s, "columns"))
 		err = dml_error_fmt(DML_ERR_VERIFY, "rows or columns differ from the data's");
 done:
-	(void)unique;
 	dml_schema_free(schema);
 	dml_schema_builder_free(rp.sb);
 	dml_csv_free(rp.csv);
@@ -541,7 +583,7 @@ struct chunk_index {
 	struct slot {
 		unsigned char id[32];
 		struct dml_oid oid;
-		int used;
+		int used, listed;	/* listed: already in this publish's chunks/ tree */
 		size_t job;		/* this publish's compression job, or SIZE_MAX */
 	} *slots;
 	size_t cap, n;
@@ -883,7 +925,7 @@ static const struct dml_error *
 chunk_tree(struct publisher *p, struct dml_oid *out)
 {
 	struct dml_tree_item *items;
-	size_t n = 0, i, k;
+	size_t n = 0, i;
 	const struct dml_error *err = NULL;
 	char *names;
 
@@ -896,15 +938,12 @@ chunk_tree(struct publisher *p, struct dml_oid *out)
 		struct slot *sl = index_slot(&p->index, p->m.chunks[i].id);
 		char *name = names + n * 65;
 
+		if (sl->listed)
+			continue;	/* a file may repeat a chunk: list it once */
+		sl->listed = 1;
 		if (sl->job != SIZE_MAX)
 			sl->oid = p->jobs[sl->job]->oid;
 		dml_hex_encode(name, p->m.chunks[i].id, 32);
-		/* A file may repeat a chunk; list it once (the manifest is in order). */
-		for (k = 0; k < i; k++)
-			if (memcmp(p->m.chunks[k].id, p->m.chunks[i].id, 32) == 0)
-				break;
-		if (k < i)
-			continue;
 		items[n].name = name;
 		items[n].oid = sl->oid;
 		items[n].is_tree = 0;

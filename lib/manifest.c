@@ -64,14 +64,19 @@ static int
 number(const char *p, size_t n, uint64_t max, uint64_t *v)
 {
 	size_t i;
+	uint64_t d;
 
 	if (n == 0 || n > 20 || (p[0] == '0' && n > 1))
 		return -1;
 	*v = 0;
 	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9' || *v > (max - (uint64_t)(p[i] - '0')) / 10)
+		if (p[i] < '0' || p[i] > '9')
 			return -1;
-		*v = *v * 10 + (uint64_t)(p[i] - '0');
+		d = (uint64_t)(p[i] - '0');
+		/* d > max first: max - d must not wrap (max is a chunker's max, maybe < 9) */
+		if (d > max || *v > (max - d) / 10)
+			return -1;
+		*v = *v * 10 + d;
 	}
 	return 0;
 }
@@ -133,8 +138,9 @@ dml_manifest_decode(struct dml_manifest *m, const char *text, size_t n)
 				if (words(p + 8, len - 8, w, wl, 4) || wl[0] != 10 ||
 				    memcmp(w[0], "fastcdc-v1", 10) != 0)
 					goto bad;
+				/* Sizes the chunker accepts: readers allocate `max` bytes. */
 				for (k = 0; k < 3; k++)
-					if (number(w[k + 1], wl[k + 1], UINT32_MAX, &v[k]))
+					if (number(w[k + 1], wl[k + 1], (uint64_t)1 << 30, &v[k]))
 						goto bad;
 				if (!(v[0] < v[1] && v[1] < v[2]))
 					goto bad;
