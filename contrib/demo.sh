@@ -6,10 +6,12 @@
 # parties' meeting point, and makes two hospitals members.  Each hospital
 # keeps its own key and its own clone, records signed notes with files
 # attached, and pushes them with plain git.  One hospital's key is revoked
-# and its next note is refused.  Then an outsider with no key at all checks
-# everything twice: with 'dmlctl ledger verify', and with stock
-# 'git verify-commit'.  Last, someone rewrites history in a copy, and the
-# verification names the forged entry.
+# and its next note is refused.  Hospital A publishes a dataset with its
+# terms; an auditor fetches the exact bytes and checks them with sha256sum,
+# and a corrected second version stores only the chunk that changed.  Then
+# the outsider with no key at all checks everything twice: with 'dmlctl
+# ledger verify', and with stock 'git verify-commit'.  Last, someone
+# rewrites history in a copy, and the verification names the forged entry.
 #
 # Everything happens in a new temporary directory, which is kept for you to
 # explore.  No configuration of yours is read or changed: HOME points into
@@ -246,7 +248,48 @@ refused_status=$status
 say "(refused with exit status $refused_status; nothing was written)"
 run coordinator dmlctl -C ../hub.git key list --members
 
-step "6. An auditor with no key checks everything"
+step "6. Hospital A publishes a dataset with its terms"
+say "A dataset is a CSV or TSV file recorded in the ledger with its owner's terms: a license, a price per use in token units, and the uses allowed.  dmlctl cuts the file into content-defined chunks, compresses them with zstd, infers a schema, and signs an entry naming all of it."
+awk 'BEGIN {
+	print "id,age,sex,cp,trestbps,chol,target"
+	for (i = 1; i <= 20000; i++)
+		printf "%d,%d,%d,%d,%d,%d,%d\n", i, 29 + i * 7 % 49, i % 2, 1 + i * 3 % 4,
+			94 + i * 13 % 107, 126 + i * 31 % 438, i * 17 % 3 == 0
+}' >"$demo/hospital-a/registry.csv"
+run hospital-a git fetch -q hub 'refs/dml/*:refs/dml/*'
+run hospital-a dmlctl dataset publish --name heart-registry --license CC-BY-NC-4.0 \
+	--price 25 --allow evaluate,train \
+	--description 'Hospital A heart registry extract, synthetic for the demo' ../registry.csv
+run hospital-a git push -q hub refs/dml/ledger
+say "Another party, the auditor, fetches the ledger and gets the data back.  It needs no key to read, and every chunk is checked as it is written.  The file ID in the entry is what sha256sum prints for the file:"
+run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run auditor dmlctl dataset list
+run auditor dmlctl dataset show heart-registry
+file_id=$(sed -n 's/^file *sha256://p' "$out")
+run auditor dmlctl dataset get heart-registry -o ../registry.csv
+run auditor sha256sum ../registry.csv
+got=$(sed -n 's/^\([0-9a-f]\{64\}\) .*/\1/p' "$out")
+if [ -z "$file_id" ] || [ "$got" != "$file_id" ]; then
+	die "dataset get did not return the published bytes"
+fi
+cmp -s "$demo/hospital-a/registry.csv" "$demo/auditor/registry.csv" ||
+	die "the fetched dataset differs from the published file"
+say "(the same digest as the entry's file field: these are the bytes Hospital A signed)"
+say "Hospital A corrects the cholesterol values of 50 patients in the middle of the file and publishes version 2.  Chunk boundaries depend on the content around them, so only the chunk holding the edit is new; the rest is shared with version 1 and stored once."
+awk -F, -v OFS=, 'NR >= 10001 && NR <= 10050 { $6 = $6 + 1 } { print }' \
+	"$demo/hospital-a/registry.csv" >"$demo/hospital-a/registry-v2.csv"
+run hospital-a dmlctl dataset publish --name heart-registry --license CC-BY-NC-4.0 \
+	--price 25 --allow evaluate,train \
+	--description 'Hospital A heart registry extract, synthetic for the demo' ../registry-v2.csv
+dedup=$(sed -n '2s/.*; \(.*\) in \([0-9]*\) chunks, \([0-9]*\) new: \(.*\) stored .*/\3 new chunk(s) of \2, \4 stored for \1/p' "$out")
+run hospital-a git push -q hub refs/dml/ledger
+run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run auditor dmlctl dataset log heart-registry
+say "'dataset verify' decompresses and rehashes every chunk, checks the file IDs, and parses the data again to recompute the schema:"
+run auditor dmlctl dataset verify || die "dataset verify failed"
+[ "$(grep -c '^ok ' "$out")" -eq 2 ] || die "dataset verify did not check both versions"
+
+step "7. An auditor with no key checks everything"
 run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
 run auditor dmlctl ledger log
 run auditor dmlctl ledger verify || die "ledger verify failed on the shared ledger"
@@ -257,7 +300,7 @@ note_commit=$(entry_commit "$demo/auditor/repo" 3)
 run auditor git ls-tree -r --name-only "$note_commit"
 run auditor sha256sum ../../hospital-a/heart-columns.txt ../../hospital-a/ethics-approval.txt
 
-step "7. The same commits, checked by git alone"
+step "8. The same commits, checked by git alone"
 say "dmlctl writes an allowed-signers file from the ledger's members; git then checks each ledger commit's signature with ssh-keygen.  A revoked key stays valid for what it signed before its revocation."
 run auditor dmlctl ledger allowed-signers
 cp "$out" "$demo/auditor/allowed-signers"
@@ -282,7 +325,7 @@ else
 	say "(skipped: git needs ssh-keygen to check SSH signatures; sudo apt-get install -y openssh-client)"
 fi
 
-step "8. Rewriting history is caught"
+step "9. Rewriting history is caught"
 say "Someone with write access to a copy of the repository, but without Hospital A's key, changes entry 3 from 303 patients to 3030 and rebuilds the commits above it with git plumbing (cat-file, hash-object, mktree, update-ref)."
 cp -R "$demo/hub.git" "$demo/tampered.git"
 mkdir -p "$demo/intruder"
@@ -312,7 +355,8 @@ fi
 elapsed=$(($(date +%s) - started))
 step "Summary"
 item "Three parties, each with its own key; the coordinator's is encrypted (Argon2id, XChaCha20-Poly1305)."
-item "The shared ledger holds $entries entries: the genesis, two members added, two signed notes with three attached files, one revocation.  'dmlctl ledger verify' passed every check of every entry."
+item "The shared ledger holds $entries entries: the genesis, two members added, two signed notes with three attached files, one revocation, two versions of a dataset.  'dmlctl ledger verify' passed every check of every entry."
+item "Hospital A's dataset came back byte for byte (sha256sum equals its file ID); version 2 cost $dedup.  'dmlctl dataset verify' recomputed both versions from their chunks."
 item "After its revocation, Hospital B's key was refused (exit status $refused_status) and wrote nothing."
 if [ "$git_checked" -gt 0 ]; then
 	item "git verify-commit accepted all $git_checked ledger commits with the exported allowed-signers file, and rejected the forged one."

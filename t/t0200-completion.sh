@@ -135,6 +135,24 @@ test_expect_success '--attach completes file names' '
 	test_cmp expect actual
 '
 
+test_expect_success 'dataset arguments complete from dmlctl dataset list in the -C repository; --format to csv, tsv' '
+	test_init_repo repo alice &&
+	printf "a,b\n1,2\n" >t.csv &&
+	dmlctl -q -C repo dataset publish -k alice --name heart "$PWD/t.csv" &&
+	dmlctl -q -C repo dataset publish -k alice --name hiv "$PWD/t.csv" &&
+	printf "%s\n" heart hiv >expect &&
+	test_complete dmlctl -C repo dataset get -o out.csv "" >actual &&
+	test_cmp expect actual &&
+	echo heart >expect &&
+	test_complete dmlctl -C repo dataset show --json he >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl -C repo dataset verify heart "" >actual &&
+	! test -s actual &&
+	printf "%s\n" csv tsv >expect &&
+	test_complete dmlctl dataset publish --format "" >actual &&
+	test_cmp expect actual
+'
+
 test_expect_success 'help completes command names' '
 	echo key >expect &&
 	test_complete dmlctl help ke >actual &&

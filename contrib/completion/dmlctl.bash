@@ -12,9 +12,11 @@
 #   dmlctl <command> <verb> --dmlctl-completion-helper  the verb's long options
 #
 # and an option takes a value when its line in the -h text shows a
-# placeholder ("-k, --key <key>").  So a command, verb or option added to
-# dmlctl completes without touching this file.  Values of -k/--key complete
-# to the names that 'dmlctl key list' prints, -C and directories to
+# placeholder ("-k, --key <key>") or a choice ("--format (csv|tsv)").  So a
+# command, verb or option added to dmlctl completes without touching this
+# file.  Values of -k/--key complete to the names that 'dmlctl key list'
+# prints, dataset arguments to the names that 'dmlctl dataset list' prints
+# (in the repository that -C names, if given), -C and directories to
 # directories, files to files.
 
 # Run the dmlctl being completed, quietly.
@@ -34,9 +36,9 @@ _dmlctl_help_opts()
 		[[ $line == -* ]] || continue
 		left=${line%%  *}
 		if [[ $want == value ]]; then
-			[[ $left == *'<'* ]] || continue
+			[[ $left == *['<(']* ]] || continue
 		fi
-		left=${left%%<*}
+		left=${left%%['<(']*}
 		for name in ${left//,/ }; do
 			printf '%s\n' "$name"
 		done
@@ -50,6 +52,16 @@ _dmlctl_key_names()
 	while read -r name rest; do
 		[[ -n $name ]] && printf '%s\n' "$name"
 	done < <(_dmlctl_run key list)
+}
+
+# The names of the datasets in the repository, as 'dmlctl dataset list'
+# prints them (the first column), after the -C options typed so far.
+_dmlctl_dataset_names()
+{
+	local name rest
+	while read -r name rest; do
+		[[ -n $name ]] && printf '%s\n' "$name"
+	done < <(_dmlctl_run "${_dmlctl_global[@]}" dataset list)
 }
 
 # COMPREPLY from a list of words, matched against $cur.
@@ -77,7 +89,8 @@ _dmlctl_value()
 	case $1 in
 	-k | --key) _dmlctl_words "$(_dmlctl_key_names)" ;;
 	-C) _dmlctl_dirs ;;
-	--attach) _dmlctl_files ;;
+	--attach | -o | --output) _dmlctl_files ;;
+	--format) _dmlctl_words "csv tsv" ;;
 	*) COMPREPLY=() ;;
 	esac
 }
@@ -87,7 +100,7 @@ _dmlctl()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=''
 	local _dmlctl_bin=${COMP_WORDS[0]}
 	local i word cmd='' verb='' helper opt='' vopts
-	local -a args=()
+	local -a args=() _dmlctl_global=()
 
 	COMPREPLY=()
 	# A literal ~/ as typed: the shell has not expanded it in COMP_WORDS.
@@ -110,7 +123,15 @@ _dmlctl()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		word=${COMP_WORDS[i]}
 		case $word in
-		-C) ((i++)) ;;
+		-C)
+			((i++))
+			if ((i < COMP_CWORD)); then
+				word=${COMP_WORDS[i]}
+				# shellcheck disable=SC2088
+				[[ $word == '~/'* ]] && word=$HOME/${word#'~/'}
+				_dmlctl_global+=(-C "$word")
+			fi
+			;;
 		-*) ;;
 		*)
 			cmd=$word
@@ -202,8 +223,11 @@ _dmlctl()
 			COMPREPLY+=("${names[@]}")
 		fi
 		;;
-	'key import')
+	'key import' | 'dataset publish')
 		((${#args[@]} == 0)) && _dmlctl_files
+		;;
+	'dataset show' | 'dataset log' | 'dataset get' | 'dataset verify')
+		((${#args[@]} == 0)) && _dmlctl_words "$(_dmlctl_dataset_names)"
 		;;
 	esac
 	return 0
