@@ -439,7 +439,9 @@ dataset_get(struct ctx *ctx, int argc, char **argv)
 	};
 	struct dml_ledger *l;
 	const struct dml_error *err;
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	mode_t mode;
 	uint64_t seq;
 	int n, fd = -1;
 
@@ -454,13 +456,32 @@ dataset_get(struct ctx *ctx, int argc, char **argv)
 		fflush(stdout);
 		return report(dml_dataset_get(l, seq, STDOUT_FILENO, get_progress, ctx));
 	}
-	/* Into a new file beside the target, renamed into place only when complete. */
+	/*
+	 * A device, pipe or link to one is written through.  A regular file
+	 * (or a new one) is written beside the target and renamed into place
+	 * only when complete, keeping an existing file's mode.
+	 */
+	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if ((fd = open(out, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0)
+			return report(dml_error_errno(errno, "cannot open '%s'", out));
+		err = dml_dataset_get(l, seq, fd, get_progress, ctx);
+		if (close(fd) != 0 && err == NULL)
+			err = dml_error_errno(errno, "cannot write '%s'", out);
+		return report(err);
+	}
+	mode = stat(out, &st) == 0 ? st.st_mode & 07777 : 0666 & ~current_umask();
+	if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode)) {
+		/* A link to a regular file: replace what it points to. */
+		if (realpath(out, target) == NULL)
+			return report(dml_error_errno(errno, "cannot resolve '%s'", out));
+		out = target;
+	}
 	if (snprintf(tmp, sizeof(tmp), "%s.dmlctl-XXXXXX", out) >= (int)sizeof(tmp))
 		return usage_error("-o '%s': the path is too long", out);
 	if ((fd = mkstemp(tmp)) < 0)
 		return report(dml_error_errno(errno, "cannot create a file beside '%s'", out));
 	if ((err = dml_dataset_get(l, seq, fd, get_progress, ctx)) == NULL) {
-		if (fchmod(fd, 0666 & ~current_umask()) != 0 || fsync(fd) != 0)
+		if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
 			err = dml_error_errno(errno, "cannot write '%s'", out);
 	}
 	if (close(fd) != 0 && err == NULL)

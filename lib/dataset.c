@@ -977,6 +977,7 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	unsigned char *buf = NULL;
 	size_t len = 0, start = 0, cap;
 	uint64_t total = 0;
+	off_t offset = 0;
 	int regular, eof = 0;
 	size_t i;
 	char id[DML_ID_LEN + 1];
@@ -995,6 +996,9 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		goto done;
 	}
 	regular = S_ISREG(st0.st_mode);
+	/* Standard input may start part-way into a file. */
+	if (regular && (offset = lseek(fd, 0, SEEK_CUR)) < 0)
+		offset = 0;
 	/* Refuse a name owned by another key before reading anything. */
 	if ((h = dml_dataset_find(dml_ledger_state(l), o->name)) != NULL &&
 	    memcmp(h->owner.pk, k->pub.pk, DML_PUBKEY_LEN) != 0) {
@@ -1105,7 +1109,7 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		goto done;
 	}
 	if (regular && (fstat(fd, &st1) != 0 || !same_file(&st0, &st1) ||
-	    total != (uint64_t)st0.st_size)) {
+	    total + (uint64_t)offset != (uint64_t)st0.st_size)) {
 		err = dml_error_fmt(DML_ERR_IO, "'%s' changed while it was read", o->what);
 		goto done;
 	}
