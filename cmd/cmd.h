@@ -102,6 +102,9 @@ const struct dml_error *now_seconds(uint64_t *out);
 int append_entry(struct ctx *ctx, struct dml_stmt_builder *b, struct dml_attachment *att,
     size_t natt);
 
+/* "2026-11-23T05:41:07Z", or the bare number beyond the calendar. */
+void iso_time(char *out, size_t n, uint64_t t);
+
 /* JSON output: print and free v, with a final newline. */
 int json_print(json_t *v);
 json_t *json_stmt(const struct dml_stmt *s);

@@ -403,6 +403,19 @@ done:
 	return err ? report(err) : rc;
 }
 
+void
+iso_time(char *out, size_t n, uint64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if ((uint64_t)tt != t || gmtime_r(&tt, &tm) == NULL) {
+		snprintf(out, n, "%llu", (unsigned long long)t);	/* beyond the calendar */
+		return;
+	}
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 int
 run_verb(struct ctx *ctx, const char *noun, const struct verb *verbs, int argc, char **argv)
 {

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -261,18 +260,6 @@ dataset_list(struct ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-static void
-iso_date(char *out, size_t n, uint64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if ((uint64_t)tt != t || gmtime_r(&tt, &tm) == NULL)
-		snprintf(out, n, "%llu", (unsigned long long)t);
-	else
-		strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int
 dataset_show(struct ctx *ctx, int argc, char **argv)
 {
@@ -322,7 +309,7 @@ dataset_show(struct ctx *ctx, int argc, char **argv)
 		goto done;
 	}
 	dml_pubkey_fingerprint(fp, &s->author);
-	iso_date(when, sizeof(when), s->time);
+	iso_time(when, sizeof(when), s->time);
 	{
 		uint64_t size = 0;
 		dml_field_uint(dml_stmt_field(s, "size"), &size);
@@ -406,7 +393,7 @@ dataset_log(struct ctx *ctx, int argc, char **argv)
 			dml_field_copy(dml_stmt_field(s, "file"), file, sizeof(file));
 			dml_field_uint(dml_stmt_field(s, "size"), &size);
 			dml_field_uint(dml_stmt_field(s, "rows"), &rows);
-			iso_date(when, sizeof(when), s->time);
+			iso_time(when, sizeof(when), s->time);
 			human_size(sz, sizeof(sz), size);
 			printf("v%-4llu #%-6llu %.19s  %s  %10s %10llu rows  file %.19s\n",
 			    (unsigned long long)v + 1, (unsigned long long)s->seq, id, when, sz,

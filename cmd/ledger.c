@@ -4,25 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd.h"
 #include "dml/keystore.h"
 
 #define ATTACH_MAX ((size_t)64 << 20)
-
-static void
-iso_time(char *out, size_t n, uint64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if ((uint64_t)tt != t || gmtime_r(&tt, &tm) == NULL) {
-		snprintf(out, n, "%llu", (unsigned long long)t);	/* beyond the calendar */
-		return;
-	}
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* Open the ledger without replaying it, so a damaged one can still be read. */
 static const struct dml_error *
