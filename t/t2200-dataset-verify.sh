@@ -1,6 +1,7 @@
 #!/bin/sh
 test_description='dmlctl dataset verify and ledger verify on datasets; tampered chunks are found and named'
 . ./test-lib.sh
+. "$TEST_DIRECTORY/lib-forge.sh"
 
 # python3 may be a slow wrapper script (pyenv): find the interpreter once.
 PYTHON=$(python3 -c 'import sys; print(sys.executable)') && test -n "$PYTHON" || PYTHON=python3
@@ -14,23 +15,6 @@ json_valid() {
 # The Nth commit of the ledger in R (entry N).
 nth_commit() {
 	git -C "$1" rev-list --reverse refs/dml/ledger | sed -n "$(($2 + 1))p"
-}
-
-# Write the commit text on stdin to R signed by KEYFILE, as git and dmlctl
-# sign (a gpgsig header after the committer line); print the new commit ID.
-sign_commit() {
-	_w=$TRASH_DIRECTORY/.commit &&
-	cat >"$_w" &&
-	ssh-keygen -q -Y sign -n git -f "$2" <"$_w" >"$_w.sig" &&
-	awk 'NR == FNR { sig[n++] = $0; next }
-		{ print }
-		/^committer / && !done {
-			printf "gpgsig %s\n", sig[0]
-			for (i = 1; i < n; i++)
-				printf " %s\n", sig[i]
-			done = 1
-		}' "$_w.sig" "$_w" >"$_w.signed" &&
-	git -C "$1" hash-object -t commit -w --stdin <"$_w.signed"
 }
 
 # Make TREE the tree of the newest entry of R, its commit re-signed by
