@@ -2,9 +2,6 @@
 test_description='dmlctl init: new and adopted repositories, the genesis entry, key choice, finding the repository'
 . ./test-lib.sh
 
-# python3 may be a slow wrapper script (pyenv): find the interpreter once.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)') && test -n "$PYTHON" || PYTHON=python3
-
 # The key ID of a key in the key directory.
 key_id() {
 	dmlctl key show "$1" >key-show.out &&
@@ -34,10 +31,6 @@ test_must_be_empty() {
 # from a terminal.
 without_tty() {
 	"$PYTHON" -c 'import os, sys; os.setsid(); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
-}
-
-json_valid() {
-	"$PYTHON" -c 'import json, sys; json.load(sys.stdin)'
 }
 
 test_expect_success 'init without any key fails with a hint and creates nothing' '

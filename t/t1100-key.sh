@@ -2,18 +2,11 @@
 test_description='dmlctl key: key files, passphrases, import and export, members added and revoked'
 . ./test-lib.sh
 
-# python3 may be a slow wrapper script (pyenv): find the interpreter once.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)') && test -n "$PYTHON" || PYTHON=python3
-
 # Run a command in a session of its own, without a controlling terminal, so
 # that it cannot ask for a passphrase on /dev/tty even when the tests are run
 # from a terminal.
 without_tty() {
 	"$PYTHON" -c 'import os, sys; os.setsid(); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
-}
-
-json_valid() {
-	"$PYTHON" -c 'import json, sys; json.load(sys.stdin)'
 }
 
 # The first ten characters of ls -l: type and permission bits.

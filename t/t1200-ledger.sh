@@ -2,14 +2,7 @@
 test_description='dmlctl ledger: log, show, note with attachments, verify, and git verify-commit'
 . ./test-lib.sh
 
-# python3 may be a slow wrapper script (pyenv): find the interpreter once.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)') && test -n "$PYTHON" || PYTHON=python3
-
 T0=1700000000
-
-json_valid() {
-	"$PYTHON" -c 'import json, sys; json.load(sys.stdin)'
-}
 
 # SHA-256 in hex of standard input.
 sha256_hex() {

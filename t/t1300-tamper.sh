@@ -3,9 +3,6 @@ test_description='dmlctl ledger verify finds every kind of tampering and names t
 . ./test-lib.sh
 . "$TEST_DIRECTORY/lib-forge.sh"
 
-# python3 may be a slow wrapper script (pyenv): find the interpreter once.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)') && test -n "$PYTHON" || PYTHON=python3
-
 # The attacker's tools are stock git plumbing and ssh-keygen.  The keys are
 # OpenSSH keys imported into dmlctl, so that ssh-keygen -Y sign can forge
 # whatever someone holding one of them could: the tests below re-sign every

@@ -2,9 +2,6 @@
 test_description='concurrent appends lose nothing and never fork the chain; a killed append leaves a valid ledger'
 . ./test-lib.sh
 
-# python3 may be a slow wrapper script (pyenv): find the interpreter once.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)') && test -n "$PYTHON" || PYTHON=python3
-
 WRITERS=8
 NOTES=50
 ROUNDS=20

@@ -2,28 +2,7 @@
 test_description='dmlctl dataset publish: CSV and TSV, files and stdin, schema, terms, versions and dedup, bad input'
 . ./test-lib.sh
 
-# python3 may be a slow wrapper script (pyenv): find the interpreter once.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)') && test -n "$PYTHON" || PYTHON=python3
-
 T0=1700000000
-
-json_valid() {
-	"$PYTHON" -c 'import json, sys; json.load(sys.stdin)'
-}
-
-# The value of KEY (a dotted path, e.g. body.file) in the JSON file FILE.
-json_get() {
-	"$PYTHON" -c '
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(v)' "$1" "$2"
-}
-
-sha256_of() {
-	sha256sum <"$1" | cut -d" " -f1
-}
 
 # The stored object NAME (a sha256:<hex> field of the statement: manifest,
 # schema) of the newest entry of the ledger in R.

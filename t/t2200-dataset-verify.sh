@@ -3,14 +3,7 @@ test_description='dmlctl dataset verify and ledger verify on datasets; tampered 
 . ./test-lib.sh
 . "$TEST_DIRECTORY/lib-forge.sh"
 
-# python3 may be a slow wrapper script (pyenv): find the interpreter once.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)') && test -n "$PYTHON" || PYTHON=python3
-
 T0=1700000000
-
-json_valid() {
-	"$PYTHON" -c 'import json, sys; json.load(sys.stdin)'
-}
 
 # The Nth commit of the ledger in R (entry N).
 nth_commit() {

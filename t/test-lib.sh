@@ -13,6 +13,8 @@
 #	test_expect_exit N <command>	succeeds if the command exits with N
 #	test_cmp expected actual	compare files, showing a diff
 #	test_key NAME			an unencrypted key in the key directory
+#	json_valid, json_get FILE KEY	JSON checks ($PYTHON is the interpreter)
+#	sha256_of FILE			the file's SHA-256 in hex
 #	test_init_repo DIR [KEY]	a repository with a ledger founded by KEY
 
 set -u
@@ -138,6 +140,29 @@ test_grep() {
 		[ -f "$f" ] && sed 's/^/|	/' "$f" >&4
 		return 1
 	fi
+}
+
+# python3 may be a slow wrapper script (pyenv): find the interpreter once.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && test -n "$PYTHON" ||
+	PYTHON=python3
+
+# Does standard input parse as JSON?
+json_valid() {
+	"$PYTHON" -c 'import json, sys; json.load(sys.stdin)'
+}
+
+# The value of KEY (a dotted path, e.g. body.file) in the JSON file FILE.
+json_get() {
+	"$PYTHON" -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)' "$1" "$2"
+}
+
+sha256_of() {
+	sha256sum <"$1" | cut -d" " -f1
 }
 
 # An unencrypted key in the key directory (created once).
