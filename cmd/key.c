@@ -319,6 +319,31 @@ key_export(struct ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Append a key.add or key.revoke entry naming key pk, with up to two more
+ * fields (a NULL value leaves a field out).
+ */
+static int
+append_key_entry(struct ctx *ctx, const char *type, const struct dml_pubkey *pk,
+    const char *f1, const char *v1, const char *f2, const char *v2)
+{
+	struct dml_stmt_builder b;
+	const struct dml_error *err;
+	char id[DML_KEY_ID_LEN + 1];
+	int rc;
+
+	dml_pubkey_id(id, pk);
+	dml_stmt_builder_init(&b, type);
+	if ((err = dml_stmt_builder_add(&b, "key", id)) ||
+	    (v1 && (err = dml_stmt_builder_add(&b, f1, v1))) ||
+	    (v2 && (err = dml_stmt_builder_add(&b, f2, v2))))
+		rc = report(err);
+	else
+		rc = append_entry(ctx, &b, NULL, 0);
+	dml_stmt_builder_release(&b);
+	return rc;
+}
+
 static int
 key_add(struct ctx *ctx, int argc, char **argv)
 {
@@ -333,11 +358,9 @@ key_add(struct ctx *ctx, int argc, char **argv)
 		OPT_JSON(&ctx->json),
 		{ OPT_END }
 	};
-	struct dml_stmt_builder b;
 	struct dml_pubkey pk;
 	const struct dml_error *err;
-	char id[DML_KEY_ID_LEN + 1];
-	int n, rc;
+	int n;
 
 	if ((n = parse_options(argc, argv, opts, usage)) < 0)
 		return PARSE_EXIT(n);
@@ -351,16 +374,7 @@ key_add(struct ctx *ctx, int argc, char **argv)
 		    "spaces", name);
 	if ((err = dml_keystore_public(&pk, argv[0])))
 		return report(err);
-	dml_pubkey_id(id, &pk);
-	dml_stmt_builder_init(&b, "key.add");
-	if ((err = dml_stmt_builder_add(&b, "key", id)) ||
-	    (err = dml_stmt_builder_add(&b, "roles", roles)) ||
-	    (name && (err = dml_stmt_builder_add(&b, "name", name))))
-		rc = report(err);
-	else
-		rc = append_entry(ctx, &b, NULL, 0);
-	dml_stmt_builder_release(&b);
-	return rc;
+	return append_key_entry(ctx, "key.add", &pk, "roles", roles, "name", name);
 }
 
 static int
@@ -375,11 +389,9 @@ key_revoke(struct ctx *ctx, int argc, char **argv)
 		OPT_JSON(&ctx->json),
 		{ OPT_END }
 	};
-	struct dml_stmt_builder b;
 	struct dml_pubkey pk;
 	const struct dml_error *err;
-	char id[DML_KEY_ID_LEN + 1];
-	int n, rc;
+	int n;
 
 	if ((n = parse_options(argc, argv, opts, usage)) < 0)
 		return PARSE_EXIT(n);
@@ -390,15 +402,7 @@ key_revoke(struct ctx *ctx, int argc, char **argv)
 		    "trailing spaces", reason);
 	if ((err = resolve_public(ctx, argv[0], &pk)))
 		return report(err);
-	dml_pubkey_id(id, &pk);
-	dml_stmt_builder_init(&b, "key.revoke");
-	if ((err = dml_stmt_builder_add(&b, "key", id)) ||
-	    (reason && (err = dml_stmt_builder_add(&b, "reason", reason))))
-		rc = report(err);
-	else
-		rc = append_entry(ctx, &b, NULL, 0);
-	dml_stmt_builder_release(&b);
-	return rc;
+	return append_key_entry(ctx, "key.revoke", &pk, "reason", reason, NULL, NULL);
 }
 
 static const struct verb key_verbs[] = {
