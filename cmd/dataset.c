@@ -71,7 +71,7 @@ resolve(struct dml_ledger *l, const char *spec, uint64_t *seq, uint64_t *version
 		return dml_error_fmt(DML_ERR_NOTFOUND, "dataset '%s' has %llu version%s, not %llu", name,
 		    (unsigned long long)h->nversions, h->nversions == 1 ? "" : "s",
 		    (unsigned long long)v);
-	*seq = h->seqs[v - 1];
+	*seq = h->versions[v - 1].seq;
 	if (version)
 		*version = v;
 	return NULL;
@@ -235,7 +235,7 @@ dataset_list(struct ctx *ctx, int argc, char **argv)
 		char fp[DML_KEY_FP_LEN + 1], owner[DML_KEY_ID_LEN + 1], sz[32];
 		uint64_t size = 0, rows = 0;
 
-		if ((err = dml_ledger_read(l, h->seqs[h->nversions - 1], &s, NULL))) {
+		if ((err = dml_ledger_read(l, h->versions[h->nversions - 1].seq, &s, NULL))) {
 			json_decref(arr);
 			return report(err);
 		}
@@ -380,7 +380,7 @@ dataset_log(struct ctx *ctx, int argc, char **argv)
 		char id[DML_ID_LEN + 1], file[DML_ID_LEN + 1], when[40], sz[32];
 		uint64_t size = 0, rows = 0;
 
-		if ((err = dml_ledger_read(l, h->seqs[v], &s, NULL))) {
+		if ((err = dml_ledger_read(l, h->versions[v].seq, &s, NULL))) {
 			json_decref(arr);
 			return report(err);
 		}
@@ -506,7 +506,7 @@ dataset_verify(struct ctx *ctx, int argc, char **argv)
 	for (d = 0; d < st->ndatasets; d++)
 		for (v = 0; v < st->datasets[d].nversions; v++) {
 			const struct dml_dataset_head *h = &st->datasets[d];
-			uint64_t seq = h->seqs[v];
+			uint64_t seq = h->versions[v].seq;
 
 			if (only != UINT64_MAX && seq != only &&
 			    !(strchr(argv[0], '@') == NULL && strcmp(argv[0], h->name) == 0))

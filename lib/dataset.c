@@ -136,7 +136,8 @@ publish_apply(struct dml_state *st, const struct dml_stmt *s)
 {
 	char name[DML_TOKEN_MAX + 1];
 	struct dml_dataset_head *h;
-	uint64_t *seqs;
+	struct dml_dataset_version *vs, *v;
+	const struct dml_field *allow = dml_stmt_field(s, "allow");
 	size_t i;
 
 	field_str(s, "name", name, sizeof(name));
@@ -158,10 +159,17 @@ publish_apply(struct dml_state *st, const struct dml_stmt *s)
 		st->ndatasets++;
 		h = &nd[i];
 	}
-	if ((seqs = realloc(h->seqs, (h->nversions + 1) * sizeof(*seqs))) == NULL)
+	if ((vs = realloc(h->versions, (h->nversions + 1) * sizeof(*vs))) == NULL)
 		return dml_error_nomem();
-	h->seqs = seqs;
-	h->seqs[h->nversions++] = s->seq;
+	h->versions = vs;
+	v = &vs[h->nversions];
+	memset(v, 0, sizeof(*v));
+	if ((v->allow = strndup(allow->value, allow->len)) == NULL)
+		return dml_error_nomem();
+	v->seq = s->seq;
+	field_id(s, "file", v->file);
+	v->price = field_u64(s, "price");
+	h->nversions++;
 	memcpy(h->last, s->id, 32);
 	return NULL;
 }
@@ -287,8 +295,7 @@ done:
  * its SHA-256 before `fn` sees it; then the whole file against its ID.
  */
 static const struct dml_error *
-stream_chunks(struct dml_repo *r, const struct stored *st,
-    const struct dml_error *(*fn)(void *arg, const unsigned char *p, size_t n), void *arg,
+stream_chunks(struct dml_repo *r, const struct stored *st, dml_bytes_fn fn, void *arg,
     void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg)
 {
 	struct dml_zstd *z = NULL;
@@ -556,8 +563,8 @@ write_all(void *arg, const unsigned char *p, size_t n)
 }
 
 const struct dml_error *
-dml_dataset_get(struct dml_ledger *l, uint64_t seq, int fd,
-    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
+dml_dataset_read(struct dml_ledger *l, uint64_t seq, dml_bytes_fn fn, void *arg,
+    void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg)
 {
 	struct dml_stmt *s;
 	struct dml_tree_item *items;
@@ -568,11 +575,65 @@ dml_dataset_get(struct dml_ledger *l, uint64_t seq, int fd,
 	if ((err = entry_items(l, seq, &s, &items, &n)))
 		return err;
 	if ((err = stored_load(dml_ledger_repo(l), s, items, n, &st)) == NULL) {
-		err = stream_chunks(dml_ledger_repo(l), &st, write_all, &fd, progress, arg);
+		err = stream_chunks(dml_ledger_repo(l), &st, fn, arg, progress, parg);
 		stored_release(&st);
 	}
 	dml_tree_items_free(items, n);
 	dml_stmt_free(s);
+	return err;
+}
+
+const struct dml_error *
+dml_dataset_get(struct dml_ledger *l, uint64_t seq, int fd,
+    void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
+{
+	return dml_dataset_read(l, seq, write_all, &fd, progress, arg);
+}
+
+const struct dml_error *
+dml_dataset_read_tree(struct dml_repo *r, const struct dml_oid *tree,
+    const unsigned char file[32], struct dml_stmt **stmt, dml_bytes_fn fn, void *arg)
+{
+	struct dml_tree_item *items = NULL;
+	const struct dml_tree_item *it;
+	struct dml_buf text = DML_BUF_INIT;
+	struct dml_stmt *s = NULL;
+	struct stored st;
+	unsigned char id[32];
+	size_t n = 0;
+	const struct dml_error *err;
+
+	if ((err = dml_repo_tree_read(r, tree, &items, &n)))
+		return err;
+	if ((it = find_item(items, n, "statement", 0)) == NULL) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds no statement");
+		goto done;
+	}
+	if ((err = dml_repo_blob_read(r, &it->oid, &text)) ||
+	    (err = dml_stmt_parse(&s, (const char *)text.data, text.len)))
+		goto done;
+	if (strcmp(s->type->name, "dataset.publish") != 0) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds a %s statement",
+		    s->type->name);
+		goto done;
+	}
+	field_id(s, "file", id);
+	if (memcmp(id, file, 32) != 0) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds another file");
+		goto done;
+	}
+	if ((err = stored_load(r, s, items, n, &st)))
+		goto done;
+	err = stream_chunks(r, &st, fn, arg, NULL, NULL);
+	stored_release(&st);
+done:
+	if (err == NULL && stmt) {
+		*stmt = s;
+		s = NULL;
+	}
+	dml_stmt_free(s);
+	dml_buf_release(&text);
+	dml_tree_items_free(items, n);
 	return err;
 }
 
@@ -668,7 +729,7 @@ index_load(struct dml_ledger *l, struct chunk_index *x)
 			const struct dml_tree_item *c;
 			size_t n = 0, nc = 0;
 
-			if ((err = dml_ledger_read_tree(l, st->datasets[d].seqs[v], &items, &n)))
+			if ((err = dml_ledger_read_tree(l, st->datasets[d].versions[v].seq, &items, &n)))
 				break;
 			if ((c = find_item(items, n, CHUNKS_DIR, 1)) != NULL)
 				err = dml_repo_tree_read(dml_ledger_repo(l), &c->oid, &chunks, &nc);

@@ -29,8 +29,11 @@ dml_state_release(struct dml_state *st)
 	free(st->members);
 	free(st->rules);
 	for (i = 0; i < st->ndatasets; i++) {
+		uint64_t v;
+		for (v = 0; v < st->datasets[i].nversions; v++)
+			free(st->datasets[i].versions[v].allow);
 		free(st->datasets[i].name);
-		free(st->datasets[i].seqs);
+		free(st->datasets[i].versions);
 	}
 	free(st->datasets);
 	free(st->name);

@@ -76,6 +76,28 @@ const struct dml_error *dml_dataset_publish(struct dml_ledger *l, const struct d
 const struct dml_error *dml_dataset_get(struct dml_ledger *l, uint64_t seq, int fd,
     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg);
 
+/* Receives a dataset's bytes in file order, each piece already verified. */
+typedef const struct dml_error *(*dml_bytes_fn)(void *arg, const unsigned char *p, size_t n);
+
+/*
+ * Stream the bytes of the dataset published by entry `seq` to fn, each chunk
+ * checked against its digest before fn sees it; the whole file's digest is
+ * checked after the last piece (so a consumer must not act on the data for
+ * good before this returns NULL).  fn's error stops it and is returned.
+ */
+const struct dml_error *dml_dataset_read(struct dml_ledger *l, uint64_t seq, dml_bytes_fn fn,
+    void *arg, void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg);
+
+/*
+ * The same from a dataset entry's tree, as another entry carries it (a
+ * model.train entry stores the tree of each dataset it used, so that its
+ * data can be recomputed from the entry alone): the tree's statement must be
+ * a dataset.publish statement whose file ID is `file`.  *stmt (if not NULL)
+ * receives that statement; the caller frees it.
+ */
+const struct dml_error *dml_dataset_read_tree(struct dml_repo *r, const struct dml_oid *tree,
+    const unsigned char file[32], struct dml_stmt **stmt, dml_bytes_fn fn, void *arg);
+
 /* Recompute everything the entry `seq` stores (see above). */
 const struct dml_error *dml_dataset_verify(struct dml_ledger *l, uint64_t seq);
 

@@ -44,11 +44,19 @@ struct dml_rule {
 	uint64_t roles;		/* any of these roles may write the type */
 };
 
+/* One published version of a dataset. */
+struct dml_dataset_version {
+	uint64_t seq;		/* its entry */
+	unsigned char file[32];	/* file ID: SHA-256 of the bytes */
+	char *allow;		/* permitted uses, comma-separated and sorted */
+	uint64_t price;		/* token units per use */
+};
+
 /* A dataset name's versions (see dml/dataset.h). */
 struct dml_dataset_head {
 	char *name;
 	struct dml_pubkey owner;
-	uint64_t *seqs;		/* entry seq of version i + 1 */
+	struct dml_dataset_version *versions;	/* version i + 1 at index i */
 	uint64_t nversions;
 	unsigned char last[32];	/* statement ID of the newest version */
 };
