@@ -17,9 +17,9 @@
  * seed changes where keys sit, never the count.  When a column sees one
  * value more than the cap the set is freed and the column marked capped.
  *
- * Numbers are read with strtod under a "C" locale installed for the calling
- * thread with uselocale(), and printed the same way, so neither the process
- * locale nor another thread can change a digit.  Decoding is strict by
+ * Numbers are read with strtod and printed under a "C" locale installed for
+ * the calling thread with uselocale(), so neither the process locale nor
+ * another thread can change a digit.  Decoding is strict by
  * construction: after parsing, the schema is encoded again and must give
  * back the input byte for byte; encoding decodes its own output, so nothing
  * that fails to decode can be written.
@@ -68,8 +68,6 @@ struct dml_schema_builder {
 	size_t ncols;
 	uint64_t rows;
 	uint64_t seed;
-	char *numbuf;		/* for values longer than NUMBUF */
-	size_t numbuf_cap;
 };
 
 _Static_assert(DML_SCHEMA_DISTINCT_MAX < 65535, "distinct slots are 16-bit");
@@ -254,33 +252,50 @@ fast_double(const char *p, size_t n, double *x)
 }
 
 /*
- * strtod of exactly p[0..n) in the current (C) locale: 0 with *x finite,
- * 1 when it is not a finite number, -1 when out of memory.
+ * strtod of exactly p[0..n) in the C locale: 0 with *x finite, 1 when it is
+ * not a finite number, -1 when out of memory.
  */
 static int
-read_double(struct dml_schema_builder *b, const char *p, size_t n, double *x)
+read_double(const char *p, size_t n, double *x)
 {
 	char stack[NUMBUF], *buf = stack, *end;
+	locale_t old;
+	int r = 0;
 
 	if (fast_double(p, n, x))
 		return 0;
-	if (n >= NUMBUF) {
-		if (n >= b->numbuf_cap) {
-			char *nb = realloc(b->numbuf, n + 1);
-			if (nb == NULL)
-				return -1;
-			b->numbuf = nb;
-			b->numbuf_cap = n + 1;
-		}
-		buf = b->numbuf;
-	}
+	if (n >= NUMBUF && (buf = malloc(n + 1)) == NULL)
+		return -1;
 	memcpy(buf, p, n);
 	buf[n] = '\0';
-	errno = 0;
+	old = uselocale(get_c_locale());
 	*x = strtod(buf, &end);
+	uselocale(old);
 	if (end != buf + n || !isfinite(*x))
-		return 1;
-	return 0;
+		r = 1;
+	if (buf != stack)
+		free(buf);
+	return r;
+}
+
+int
+dml_value_read(const char *p, size_t n, double *x)
+{
+	int r;
+
+	if (is_missing(p, n))
+		return DML_VALUE_MISSING;
+	if ((r = parse_int(p, n, x)) > 0)
+		return DML_VALUE_INTEGER;
+	if ((r = parse_bool(p, n)) >= 0) {
+		*x = r;
+		return DML_VALUE_BOOLEAN;
+	}
+	if (!float_syntax(p, n))
+		return DML_VALUE_STRING;
+	if ((r = read_double(p, n, x)) < 0)
+		return DML_VALUE_NOMEM;
+	return r == 0 ? DML_VALUE_FLOAT : DML_VALUE_STRING;
 }
 
 /* ---------------------------------------------------------------------------
@@ -412,7 +427,6 @@ dml_schema_builder_free(struct dml_schema_builder *b)
 	}
 	free(b->cols);
 	free(b->names);
-	free(b->numbuf);
 	free(b);
 }
 
@@ -483,47 +497,28 @@ const struct dml_error *
 dml_schema_builder_add(struct dml_schema_builder *b, const struct dml_csv_field *fields,
     size_t n)
 {
-	const struct dml_error *err = NULL;
-	locale_t old;
 	size_t i;
 
 	if (n != b->ncols)
 		return dml_error_fmt(DML_ERR_USAGE, "row has %zu fields, the header %zu", n,
 		    b->ncols);
-	old = uselocale(c_locale);
 	for (i = 0; i < n; i++) {
-		const char *p = fields[i].p;
-		size_t len = fields[i].len;
 		struct colstate *c = &b->cols[i];
 		double x = 0;
-		unsigned kind;
-		int r;
+		int v = dml_value_read(fields[i].p, fields[i].len, &x);
 
-		if (is_missing(p, len)) {
+		if (v == DML_VALUE_MISSING) {
 			c->missing++;
 			continue;
 		}
 		c->count++;
-		if (!c->capped && dset_add(b, c, p, len)) {
-			err = dml_error_nomem();
-			goto done;
-		}
+		if (v == DML_VALUE_NOMEM ||
+		    (!c->capped && dset_add(b, c, fields[i].p, fields[i].len)))
+			return dml_error_nomem();
 		if (c->is_string)
 			continue;
-		if ((r = parse_int(p, len, &x)) > 0) {
-			kind = K_INT;
-		} else if ((r = parse_bool(p, len)) >= 0) {
-			kind = K_BOOL;
-			x = r;
-		} else if (!float_syntax(p, len)) {
-			kind = K_STR;
-		} else if ((r = read_double(b, p, len, &x)) < 0) {
-			err = dml_error_nomem();
-			goto done;
-		} else {
-			kind = r == 0 ? K_FLOAT : K_STR;
-		}
-		c->kinds |= kind;
+		c->kinds |= v == DML_VALUE_INTEGER ? K_INT : v == DML_VALUE_BOOLEAN ? K_BOOL :
+		    v == DML_VALUE_FLOAT ? K_FLOAT : K_STR;
 		if ((c->kinds & K_STR) || ((c->kinds & K_BOOL) && (c->kinds & (K_INT | K_FLOAT)))) {
 			c->is_string = 1;
 			continue;
@@ -531,9 +526,7 @@ dml_schema_builder_add(struct dml_schema_builder *b, const struct dml_csv_field 
 		welford(c, x);
 	}
 	b->rows++;
-done:
-	uselocale(old);
-	return err;
+	return NULL;
 }
 
 void

@@ -109,6 +109,23 @@ const struct dml_error *dml_schema_builder_finish(struct dml_schema_builder *b,
 void dml_schema_builder_free(struct dml_schema_builder *b);
 void dml_schema_free(struct dml_schema *s);
 
+/*
+ * One field as inference reads it (the grammar above): the kind of value,
+ * with *x set for integers, floats and booleans (0 or 1).  A text that looks
+ * like a float but is not finite (1e999) is a string.  DML_VALUE_NOMEM when
+ * a long value could not be copied for strtod.  Safe in any thread and under
+ * any locale.
+ */
+enum dml_value_kind {
+	DML_VALUE_NOMEM = -1,
+	DML_VALUE_MISSING,
+	DML_VALUE_BOOLEAN,
+	DML_VALUE_INTEGER,
+	DML_VALUE_FLOAT,
+	DML_VALUE_STRING
+};
+int dml_value_read(const char *p, size_t n, double *x);
+
 /* "boolean", "integer", "float", "string" (or "unknown"). */
 const char *dml_coltype_name(enum dml_coltype t);
 
