@@ -562,78 +562,125 @@ write_all(void *arg, const unsigned char *p, size_t n)
 	return NULL;
 }
 
-const struct dml_error *
-dml_dataset_read(struct dml_ledger *l, uint64_t seq, dml_bytes_fn fn, void *arg,
-    void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg)
-{
-	struct dml_stmt *s;
-	struct dml_tree_item *items;
+struct dml_dataset_in {
+	struct dml_dataset_info info;
+	struct dml_repo *r;
 	struct stored st;
-	size_t n;
+};
+
+void
+dml_dataset_close(struct dml_dataset_in *in)
+{
+	if (in == NULL)
+		return;
+	stored_release(&in->st);
+	dml_schema_free(in->info.schema);
+	dml_stmt_free(in->info.stmt);
+	free(in);
+}
+
+const struct dml_error *
+dml_dataset_open_tree(struct dml_dataset_in **out, struct dml_repo *r, const struct dml_oid *tree,
+    const unsigned char file[32])
+{
+	struct dml_tree_item *items = NULL;
+	const struct dml_tree_item *it;
+	struct dml_buf text = DML_BUF_INIT;
+	struct dml_dataset_in *in;
+	char fmt[DML_TOKEN_MAX + 1];
+	unsigned char id[32];
+	size_t n = 0;
 	const struct dml_error *err;
 
-	if ((err = entry_items(l, seq, &s, &items, &n)))
-		return err;
-	if ((err = stored_load(dml_ledger_repo(l), s, items, n, &st)) == NULL) {
-		err = stream_chunks(dml_ledger_repo(l), &st, fn, arg, progress, parg);
-		stored_release(&st);
+	*out = NULL;
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return dml_error_nomem();
+	in->r = r;
+	in->info.tree = *tree;
+	dml_manifest_init(&in->st.m);
+	if ((err = dml_repo_tree_read(r, tree, &items, &n)))
+		goto done;
+	if ((it = find_item(items, n, "statement", 0)) == NULL) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds no statement");
+		goto done;
 	}
+	if ((err = dml_repo_blob_read(r, &it->oid, &text)) ||
+	    (err = dml_stmt_parse(&in->info.stmt, (const char *)text.data, text.len)))
+		goto done;
+	if (strcmp(in->info.stmt->type->name, "dataset.publish") != 0) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds a %s statement",
+		    in->info.stmt->type->name);
+		goto done;
+	}
+	field_id(in->info.stmt, "file", id);
+	if (file && memcmp(id, file, 32) != 0) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds another file");
+		goto done;
+	}
+	if ((err = stored_load(r, in->info.stmt, items, n, &in->st)) ||
+	    (err = dml_schema_decode(&in->info.schema, (const char *)in->st.schema.data,
+	    in->st.schema.len)))
+		goto done;
+	field_str(in->info.stmt, "name", in->info.name, sizeof(in->info.name));
+	in->info.version = field_u64(in->info.stmt, "version");
+	memcpy(in->info.file, id, 32);
+	field_str(in->info.stmt, "format", fmt, sizeof(fmt));
+	in->info.sep = strcmp(fmt, "tsv") == 0 ? '\t' : ',';
+	*out = in;
+	in = NULL;
+done:
+	dml_dataset_close(in);
+	dml_buf_release(&text);
 	dml_tree_items_free(items, n);
-	dml_stmt_free(s);
 	return err;
+}
+
+const struct dml_error *
+dml_dataset_open(struct dml_dataset_in **out, struct dml_ledger *l, uint64_t seq)
+{
+	struct dml_stmt *s;
+	struct dml_oid commit;
+	struct dml_commit_info ci;
+	const struct dml_error *err;
+
+	*out = NULL;
+	if ((err = dml_ledger_read(l, seq, &s, &commit)))
+		return err;
+	if (strcmp(s->type->name, "dataset.publish") != 0)
+		err = dml_error_fmt(DML_ERR_NOTFOUND, "entry %llu is not a dataset",
+		    (unsigned long long)seq);
+	dml_stmt_free(s);
+	if (err || (err = dml_repo_commit_read(dml_ledger_repo(l), &commit, &ci)))
+		return err;
+	err = dml_dataset_open_tree(out, dml_ledger_repo(l), &ci.tree, NULL);
+	dml_commit_info_release(&ci);
+	return err;
+}
+
+const struct dml_dataset_info *
+dml_dataset_info(const struct dml_dataset_in *in)
+{
+	return &in->info;
+}
+
+const struct dml_error *
+dml_dataset_stream(struct dml_dataset_in *in, dml_bytes_fn fn, void *arg,
+    void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg)
+{
+	return stream_chunks(in->r, &in->st, fn, arg, progress, parg);
 }
 
 const struct dml_error *
 dml_dataset_get(struct dml_ledger *l, uint64_t seq, int fd,
     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
 {
-	return dml_dataset_read(l, seq, write_all, &fd, progress, arg);
-}
-
-const struct dml_error *
-dml_dataset_read_tree(struct dml_repo *r, const struct dml_oid *tree,
-    const unsigned char file[32], struct dml_stmt **stmt, dml_bytes_fn fn, void *arg)
-{
-	struct dml_tree_item *items = NULL;
-	const struct dml_tree_item *it;
-	struct dml_buf text = DML_BUF_INIT;
-	struct dml_stmt *s = NULL;
-	struct stored st;
-	unsigned char id[32];
-	size_t n = 0;
+	struct dml_dataset_in *in;
 	const struct dml_error *err;
 
-	if ((err = dml_repo_tree_read(r, tree, &items, &n)))
+	if ((err = dml_dataset_open(&in, l, seq)))
 		return err;
-	if ((it = find_item(items, n, "statement", 0)) == NULL) {
-		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds no statement");
-		goto done;
-	}
-	if ((err = dml_repo_blob_read(r, &it->oid, &text)) ||
-	    (err = dml_stmt_parse(&s, (const char *)text.data, text.len)))
-		goto done;
-	if (strcmp(s->type->name, "dataset.publish") != 0) {
-		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds a %s statement",
-		    s->type->name);
-		goto done;
-	}
-	field_id(s, "file", id);
-	if (memcmp(id, file, 32) != 0) {
-		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds another file");
-		goto done;
-	}
-	if ((err = stored_load(r, s, items, n, &st)))
-		goto done;
-	err = stream_chunks(r, &st, fn, arg, NULL, NULL);
-	stored_release(&st);
-done:
-	if (err == NULL && stmt) {
-		*stmt = s;
-		s = NULL;
-	}
-	dml_stmt_free(s);
-	dml_buf_release(&text);
-	dml_tree_items_free(items, n);
+	err = dml_dataset_stream(in, write_all, &fd, progress, arg);
+	dml_dataset_close(in);
 	return err;
 }
 

@@ -80,23 +80,40 @@ const struct dml_error *dml_dataset_get(struct dml_ledger *l, uint64_t seq, int 
 typedef const struct dml_error *(*dml_bytes_fn)(void *arg, const unsigned char *p, size_t n);
 
 /*
- * Stream the bytes of the dataset published by entry `seq` to fn, each chunk
- * checked against its digest before fn sees it; the whole file's digest is
- * checked after the last piece (so a consumer must not act on the data for
- * good before this returns NULL).  fn's error stops it and is returned.
+ * Reading a dataset, possibly several times (training makes one pass per
+ * Newton step).  Opening loads and checks the statement, the manifest and
+ * the schema against their digests; each stream then hands the bytes to fn
+ * in file order, each chunk checked against its digest before fn sees it,
+ * and the whole file's digest after the last piece (so a consumer must not
+ * act on the data for good before the stream returns NULL).  fn's error
+ * stops the stream and is returned.
  */
-const struct dml_error *dml_dataset_read(struct dml_ledger *l, uint64_t seq, dml_bytes_fn fn,
-    void *arg, void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg);
+struct dml_dataset_in;
+struct dml_dataset_info {
+	struct dml_stmt *stmt;		/* the dataset.publish statement */
+	struct dml_schema *schema;	/* its stored schema */
+	char name[DML_TOKEN_MAX + 1];
+	uint64_t version;
+	unsigned char file[32];		/* the file ID */
+	char sep;			/* ',' or '\t' */
+	struct dml_oid tree;		/* the entry's tree */
+};
 
+/* The dataset published by entry `seq`. */
+const struct dml_error *dml_dataset_open(struct dml_dataset_in **out, struct dml_ledger *l,
+    uint64_t seq);
 /*
  * The same from a dataset entry's tree, as another entry carries it (a
  * model.train entry stores the tree of each dataset it used, so that its
- * data can be recomputed from the entry alone): the tree's statement must be
- * a dataset.publish statement whose file ID is `file`.  *stmt (if not NULL)
- * receives that statement; the caller frees it.
+ * data can be recomputed from the entry alone).  If file is not NULL, the
+ * tree's statement must name that file ID.
  */
-const struct dml_error *dml_dataset_read_tree(struct dml_repo *r, const struct dml_oid *tree,
-    const unsigned char file[32], struct dml_stmt **stmt, dml_bytes_fn fn, void *arg);
+const struct dml_error *dml_dataset_open_tree(struct dml_dataset_in **out, struct dml_repo *r,
+    const struct dml_oid *tree, const unsigned char file[32]);
+const struct dml_dataset_info *dml_dataset_info(const struct dml_dataset_in *in);
+const struct dml_error *dml_dataset_stream(struct dml_dataset_in *in, dml_bytes_fn fn, void *arg,
+    void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg);
+void dml_dataset_close(struct dml_dataset_in *in);
 
 /* Recompute everything the entry `seq` stores (see above). */
 const struct dml_error *dml_dataset_verify(struct dml_ledger *l, uint64_t seq);
