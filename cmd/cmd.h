@@ -105,6 +105,18 @@ int append_entry(struct ctx *ctx, struct dml_stmt_builder *b, struct dml_attachm
 /* "2026-11-23T05:41:07Z", or the bare number beyond the calendar. */
 void iso_time(char *out, size_t n, uint64_t t);
 
+/*
+ * Run writer on standard output (out NULL or "-"), on a device or pipe
+ * (written through), or on a regular file written beside it and renamed
+ * into place only when the writer succeeded, keeping the file's mode.
+ */
+const struct dml_error *write_output(const char *out,
+    const struct dml_error *(*writer)(void *arg, int fd), void *arg);
+
+/* "name" or "name@version" of a dataset to its entry seq (and version). */
+const struct dml_error *resolve_dataset(struct dml_ledger *l, const char *spec, uint64_t *seq,
+    uint64_t *version);
+
 /* JSON output: print and free v, with a final newline. */
 int json_print(json_t *v);
 json_t *json_stmt(const struct dml_stmt *s);
@@ -114,6 +126,7 @@ int cmd_dataset(struct ctx *ctx, int argc, char **argv);
 int cmd_init(struct ctx *ctx, int argc, char **argv);
 int cmd_key(struct ctx *ctx, int argc, char **argv);
 int cmd_ledger(struct ctx *ctx, int argc, char **argv);
+int cmd_model(struct ctx *ctx, int argc, char **argv);
 int cmd_help(struct ctx *ctx, int argc, char **argv);
 int cmd_version(struct ctx *ctx, int argc, char **argv);
 

@@ -3,9 +3,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -443,4 +445,63 @@ run_verb(struct ctx *ctx, const char *noun, const struct verb *verbs, int argc, 
 		fprintf(stderr, "%s %s", i ? "," : "", v->name);
 	fputc('\n', stderr);
 	return EXIT_USAGE;
+}
+
+static mode_t
+current_umask(void)
+{
+	mode_t m = umask(0);
+
+	umask(m);
+	return m;
+}
+
+const struct dml_error *
+write_output(const char *out, const struct dml_error *(*writer)(void *arg, int fd), void *arg)
+{
+	const struct dml_error *err;
+	char tmp[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	mode_t mode;
+	int fd;
+
+	if (out == NULL || strcmp(out, "-") == 0) {
+		fflush(stdout);
+		return writer(arg, STDOUT_FILENO);
+	}
+	/*
+	 * A device, pipe or link to one is written through.  A regular file
+	 * (or a new one) is written beside the target and renamed into place
+	 * only when complete, keeping an existing file's mode.
+	 */
+	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if ((fd = open(out, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0)
+			return dml_error_errno(errno, "cannot open '%s'", out);
+		err = writer(arg, fd);
+		if (close(fd) != 0 && err == NULL)
+			err = dml_error_errno(errno, "cannot write '%s'", out);
+		return err;
+	}
+	mode = stat(out, &st) == 0 ? st.st_mode & 07777 : 0666 & ~current_umask();
+	if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode)) {
+		/* A link to a regular file: replace what it points to. */
+		if (realpath(out, target) == NULL)
+			return dml_error_errno(errno, "cannot resolve '%s'", out);
+		out = target;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.dmlctl-XXXXXX", out) >= (int)sizeof(tmp))
+		return dml_error_fmt(DML_ERR_USAGE, "-o '%s': the path is too long", out);
+	if ((fd = mkstemp(tmp)) < 0)
+		return dml_error_errno(errno, "cannot create a file beside '%s'", out);
+	if ((err = writer(arg, fd)) == NULL) {
+		if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
+			err = dml_error_errno(errno, "cannot write '%s'", out);
+	}
+	if (close(fd) != 0 && err == NULL)
+		err = dml_error_errno(errno, "cannot write '%s'", out);
+	if (err == NULL && rename(tmp, out) != 0)
+		err = dml_error_errno(errno, "cannot write '%s'", out);
+	if (err)
+		unlink(tmp);
+	return err;
 }

@@ -13,15 +13,6 @@
 #include "dml/dataset.h"
 #include "dml/schema.h"
 
-static mode_t
-current_umask(void)
-{
-	mode_t m = umask(0);
-
-	umask(m);
-	return m;
-}
-
 static void
 human_size(char *out, size_t n, uint64_t bytes)
 {
@@ -40,8 +31,8 @@ human_size(char *out, size_t n, uint64_t bytes)
 }
 
 /* "name" or "name@version" to an entry seq. */
-static const struct dml_error *
-resolve(struct dml_ledger *l, const char *spec, uint64_t *seq, uint64_t *version)
+const struct dml_error *
+resolve_dataset(struct dml_ledger *l, const char *spec, uint64_t *seq, uint64_t *version)
 {
 	const struct dml_state *st = dml_ledger_state(l);
 	const struct dml_dataset_head *h;
@@ -280,7 +271,7 @@ dataset_show(struct ctx *ctx, int argc, char **argv)
 		return PARSE_EXIT(n);
 	if (n != 1)
 		return usage_error("'dataset show' takes one dataset: <name>[@<version>]");
-	if ((err = ctx_ledger(ctx, &l)) || (err = resolve(l, argv[0], &seq, &version)) ||
+	if ((err = ctx_ledger(ctx, &l)) || (err = resolve_dataset(l, argv[0], &seq, &version)) ||
 	    (err = dml_ledger_read(l, seq, &s, NULL)) ||
 	    (err = dml_dataset_schema_text(l, seq, &text)) ||
 	    (err = dml_schema_decode(&schema, (const char *)text.data, text.len)))
@@ -413,6 +404,20 @@ get_progress(void *arg, uint64_t done, uint64_t total)
 	progress(arg, "Fetching", done, total);
 }
 
+struct get_args {
+	struct dml_ledger *l;
+	uint64_t seq;
+	struct ctx *ctx;
+};
+
+static const struct dml_error *
+get_writer(void *arg, int fd)
+{
+	struct get_args *a = arg;
+
+	return dml_dataset_get(a->l, a->seq, fd, get_progress, a->ctx);
+}
+
 static int
 dataset_get(struct ctx *ctx, int argc, char **argv)
 {
@@ -426,58 +431,21 @@ dataset_get(struct ctx *ctx, int argc, char **argv)
 	};
 	struct dml_ledger *l;
 	const struct dml_error *err;
-	char tmp[PATH_MAX], target[PATH_MAX];
-	struct stat st;
-	mode_t mode;
+	struct get_args wa;
 	uint64_t seq;
-	int n, fd = -1;
+	int n;
 
 	if ((n = parse_options(argc, argv, opts, usage)) < 0)
 		return PARSE_EXIT(n);
 	if (n != 1)
 		return usage_error("'dataset get' takes one dataset: <name>[@<version>]");
-	if ((err = ctx_ledger(ctx, &l)) || (err = resolve(l, argv[0], &seq, NULL)))
+	if ((err = ctx_ledger(ctx, &l)) || (err = resolve_dataset(l, argv[0], &seq, NULL)))
 		return report(err);
-	if (out == NULL || strcmp(out, "-") == 0) {
-		/* Each chunk is checked before it is written; a bad one stops the stream. */
-		fflush(stdout);
-		return report(dml_dataset_get(l, seq, STDOUT_FILENO, get_progress, ctx));
-	}
-	/*
-	 * A device, pipe or link to one is written through.  A regular file
-	 * (or a new one) is written beside the target and renamed into place
-	 * only when complete, keeping an existing file's mode.
-	 */
-	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
-		if ((fd = open(out, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0)
-			return report(dml_error_errno(errno, "cannot open '%s'", out));
-		err = dml_dataset_get(l, seq, fd, get_progress, ctx);
-		if (close(fd) != 0 && err == NULL)
-			err = dml_error_errno(errno, "cannot write '%s'", out);
-		return report(err);
-	}
-	mode = stat(out, &st) == 0 ? st.st_mode & 07777 : 0666 & ~current_umask();
-	if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode)) {
-		/* A link to a regular file: replace what it points to. */
-		if (realpath(out, target) == NULL)
-			return report(dml_error_errno(errno, "cannot resolve '%s'", out));
-		out = target;
-	}
-	if (snprintf(tmp, sizeof(tmp), "%s.dmlctl-XXXXXX", out) >= (int)sizeof(tmp))
-		return usage_error("-o '%s': the path is too long", out);
-	if ((fd = mkstemp(tmp)) < 0)
-		return report(dml_error_errno(errno, "cannot create a file beside '%s'", out));
-	if ((err = dml_dataset_get(l, seq, fd, get_progress, ctx)) == NULL) {
-		if (fchmod(fd, mode) != 0 || fsync(fd) != 0)
-			err = dml_error_errno(errno, "cannot write '%s'", out);
-	}
-	if (close(fd) != 0 && err == NULL)
-		err = dml_error_errno(errno, "cannot write '%s'", out);
-	if (err == NULL && rename(tmp, out) != 0)
-		err = dml_error_errno(errno, "cannot write '%s'", out);
-	if (err)
-		unlink(tmp);
-	return report(err);
+	/* Each chunk is checked before it is written; a bad one stops the stream. */
+	wa.l = l;
+	wa.seq = seq;
+	wa.ctx = ctx;
+	return report(write_output(out, get_writer, &wa));
 }
 
 static int
@@ -498,7 +466,7 @@ dataset_verify(struct ctx *ctx, int argc, char **argv)
 		return PARSE_EXIT(n);
 	if (n > 1)
 		return usage_error("'dataset verify' takes at most one dataset");
-	if ((err = ctx_ledger(ctx, &l)) || (n == 1 && (err = resolve(l, argv[0], &only, NULL))))
+	if ((err = ctx_ledger(ctx, &l)) || (n == 1 && (err = resolve_dataset(l, argv[0], &only, NULL))))
 		return report(err);
 	st = dml_ledger_state(l);
 	if ((arr = json_array()) == NULL)

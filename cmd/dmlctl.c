@@ -31,6 +31,7 @@ static const struct command commands[] = {
 	{ "init", cmd_init, "create a repository and its ledger, or adopt a git repository" },
 	{ "key", cmd_key, "generate, import and export keys; add and revoke members" },
 	{ "ledger", cmd_ledger, "show, verify and export the signed ledger" },
+	{ "model", cmd_model, "train linear models on datasets; evaluate, predict, export" },
 	{ "version", cmd_version, "print the versions of dmlctl and its libraries" },
 	{ NULL, NULL, NULL }
 };

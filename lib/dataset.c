@@ -624,6 +624,7 @@ dml_dataset_open_tree(struct dml_dataset_in **out, struct dml_repo *r, const str
 	field_str(in->info.stmt, "name", in->info.name, sizeof(in->info.name));
 	in->info.version = field_u64(in->info.stmt, "version");
 	memcpy(in->info.file, id, 32);
+	in->info.size = field_u64(in->info.stmt, "size");
 	field_str(in->info.stmt, "format", fmt, sizeof(fmt));
 	in->info.sep = strcmp(fmt, "tsv") == 0 ? '\t' : ',';
 	*out = in;

@@ -602,6 +602,29 @@ name_plain(unsigned char c)
 	return c > ' ' && c <= '~' && c != '%';
 }
 
+const struct dml_error *
+dml_name_escape(const char *name, struct dml_buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t k, nlen = strlen(name);
+	const struct dml_error *err;
+
+	if ((err = dml_buf_grow(out, nlen * 3)))
+		return err;
+	for (k = 0; k < nlen; k++) {
+		unsigned char c = (unsigned char)name[k];
+		if (name_plain(c)) {
+			out->data[out->len++] = c;
+		} else {
+			out->data[out->len++] = '%';
+			out->data[out->len++] = (unsigned char)hex[c >> 4];
+			out->data[out->len++] = (unsigned char)hex[c & 15];
+		}
+	}
+	out->data[out->len] = '\0';
+	return NULL;
+}
+
 /* "%.17g" in the C locale (the caller has installed it), with fixed spellings for inf and nan. */
 static const struct dml_error *
 add_double(struct dml_buf *out, const char *key, double v)
@@ -617,32 +640,19 @@ add_double(struct dml_buf *out, const char *key, double v)
 static const struct dml_error *
 encode_raw(const struct dml_schema *s, struct dml_buf *out)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	const struct dml_error *err = NULL;
-	size_t i, k;
+	size_t i;
 
 	if ((err = dml_buf_addf(out, "dmlctl-schema 1\nrows %llu\n",
 	    (unsigned long long)s->rows)))
 		goto done;
 	for (i = 0; i < s->ncols; i++) {
 		const struct dml_column *c = &s->cols[i];
-		const unsigned char *name = (const unsigned char *)c->name;
-		size_t nlen = strlen(c->name);
 
 		if ((err = dml_buf_adds(out, "column ")))
 			goto done;
-		if ((err = dml_buf_grow(out, nlen * 3)))
+		if ((err = dml_name_escape(c->name, out)))
 			goto done;
-		for (k = 0; k < nlen; k++) {
-			if (name_plain(name[k])) {
-				out->data[out->len++] = name[k];
-			} else {
-				out->data[out->len++] = '%';
-				out->data[out->len++] = (unsigned char)hex[name[k] >> 4];
-				out->data[out->len++] = (unsigned char)hex[name[k] & 15];
-			}
-		}
-		out->data[out->len] = '\0';
 		if ((err = dml_buf_addf(out, " %s count %llu missing %llu",
 		    dml_coltype_name(c->type), (unsigned long long)c->count,
 		    (unsigned long long)c->missing)))
@@ -750,8 +760,8 @@ hexval(char c)
 }
 
 /* Undo the name escapes, strictly; a NUL-terminated copy in *out. */
-static int
-decode_name(const char *p, size_t n, char **out)
+int
+dml_name_unescape(const char *p, size_t n, char **out)
 {
 	char *s = malloc(n + 1);
 	size_t i, o = 0;
@@ -890,7 +900,7 @@ decode_locked(struct dml_schema **out, const char *text, size_t n)
 			    line);
 			goto done;
 		}
-		switch (decode_name(tok, len, &c->name)) {
+		switch (dml_name_unescape(tok, len, &c->name)) {
 		case 0:
 			break;
 		case -2:

@@ -36,6 +36,11 @@ dml_state_release(struct dml_state *st)
 		free(st->datasets[i].versions);
 	}
 	free(st->datasets);
+	for (i = 0; i < st->nmodels; i++) {
+		free(st->models[i].name);
+		free(st->models[i].seqs);
+	}
+	free(st->models);
 	free(st->name);
 	dml_state_init(st);
 }

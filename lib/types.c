@@ -9,13 +9,14 @@
 #include "dml/entry.h"
 
 extern const struct dml_entry_type dml_type_genesis, dml_type_key_add, dml_type_key_revoke,
-    dml_type_note, dml_type_dataset_publish;
+    dml_type_note, dml_type_dataset_publish, dml_type_model_train;
 
 static const struct dml_entry_type *const types[] = {
 	&dml_type_dataset_publish,
 	&dml_type_key_add,
 	&dml_type_key_revoke,
 	&dml_type_genesis,
+	&dml_type_model_train,
 	&dml_type_note,
 };
 

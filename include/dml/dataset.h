@@ -95,6 +95,7 @@ struct dml_dataset_info {
 	char name[DML_TOKEN_MAX + 1];
 	uint64_t version;
 	unsigned char file[32];		/* the file ID */
+	uint64_t size;			/* bytes */
 	char sep;			/* ',' or '\t' */
 	struct dml_oid tree;		/* the entry's tree */
 };

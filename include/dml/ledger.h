@@ -61,6 +61,15 @@ struct dml_dataset_head {
 	unsigned char last[32];	/* statement ID of the newest version */
 };
 
+/* A model name's versions (see dml/modelentry.h). */
+struct dml_model_head {
+	char *name;
+	struct dml_pubkey owner;
+	uint64_t *seqs;		/* entry seq of version i + 1 */
+	uint64_t nversions;
+	unsigned char last[32];	/* statement ID of the newest version */
+};
+
 struct dml_state {
 	int have_genesis;
 	char *name;			/* the ledger's name */
@@ -75,6 +84,8 @@ struct dml_state {
 	size_t nrules;
 	struct dml_dataset_head *datasets;	/* sorted by name */
 	size_t ndatasets;
+	struct dml_model_head *models;		/* sorted by name */
+	size_t nmodels;
 };
 
 void dml_state_init(struct dml_state *st);

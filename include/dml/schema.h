@@ -126,6 +126,18 @@ enum dml_value_kind {
 };
 int dml_value_read(const char *p, size_t n, double *x);
 
+/*
+ * A column name as the canonical text spells it (see above: bytes outside
+ * '!'..'~' and '%' as %XX), appended to out.
+ */
+const struct dml_error *dml_name_escape(const char *name, struct dml_buf *out);
+/*
+ * Undo it strictly (a needless or lowercase escape is refused): 0 with a
+ * malloc'd NUL-terminated name in *out, -1 for a bad spelling, -2 when out
+ * of memory.
+ */
+int dml_name_unescape(const char *p, size_t n, char **out);
+
 /* "boolean", "integer", "float", "string" (or "unknown"). */
 const char *dml_coltype_name(enum dml_coltype t);
 

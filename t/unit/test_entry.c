@@ -310,12 +310,31 @@ test_round_trip_dataset_publish(void **state)
 	dml_stmt_free(s);
 }
 
+static void
+test_round_trip_model_train(void **state)
+{
+	/* Repeated fields out of order; a metric value that is not a token. */
+	struct dml_stmt *s = build("model.train", 9, 0x30, 0x40, 1700000000,
+	    "metric", "valid.r2 -0.25", "metric", "train.mse 0.5", "dmlctl", "0.1.0",
+	    "column", "x%20y", "column", "age", "dataset", "b 2 " ID_C, "dataset", "a 1 " ID_B,
+	    "holdout", "0.2 7", "lambda", "1e-05", "options", "intercept,standardize",
+	    "rows", "10", "dropped", "0", "held", "3", "features", "2", "method", "cholesky",
+	    "rank", "3", "kind", "ridge", "target", "y", "model", ID_A, "previous", ID_B,
+	    "version", "2", "name", "m", NULL);
+
+	(void)state;
+	assert_string_equal(s->type->name, "model.train");
+	assert_int_equal(s->nfields, 22);
+	assert_round_trip(s);
+	dml_stmt_free(s);
+}
+
 /* Every type in the table has a round-trip test above. */
 static void
 test_round_trip_covers_every_type(void **state)
 {
 	static const char *const tested[] = { "ledger.genesis", "key.add", "key.revoke", "note",
-		"dataset.publish" };
+		"dataset.publish", "model.train" };
 	const struct dml_entry_type *t;
 	size_t i, j, count = 0;
 
@@ -1345,6 +1364,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_key_add),
 		cmocka_unit_test(test_round_trip_key_revoke),
 		cmocka_unit_test(test_round_trip_note),
+		cmocka_unit_test(test_round_trip_model_train),
 		cmocka_unit_test(test_round_trip_dataset_publish),
 		cmocka_unit_test(test_round_trip_covers_every_type),
 		cmocka_unit_test(test_parse_fields),
