@@ -278,11 +278,62 @@ read_double(const char *p, size_t n, double *x)
 	return r;
 }
 
+/*
+ * The common case in one scan: [-]digits[.digits] with at most 18 digits in
+ * all.  Such text is an integer (no point) within 64 bits, or a float whose
+ * digits form an exact double and whose scale is a power of ten of at most
+ * 18, so one division gives the correctly rounded value (Clinger).  Returns
+ * the kind, or -1 to let the general path decide (anything else, including
+ * every text this would judge differently).
+ */
+static int
+quick_number(const char *p, size_t n, double *x)
+{
+	static const double pow10[19] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+		1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+	uint64_t m = 0;
+	size_t i = 0, digits = 0, frac = 0;
+	int neg = 0, point = 0;
+
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+	return -1;
+#endif
+	if (n > 0 && p[0] == '-')
+		neg = i = 1;
+	for (; i < n; i++) {
+		unsigned d = (unsigned char)p[i] - '0';
+		if (d <= 9) {
+			if (++digits > 18)
+				return -1;
+			m = m * 10 + d;
+			frac += (size_t)point;
+		} else if (p[i] == '.' && !point) {
+			point = 1;
+		} else {
+			return -1;
+		}
+	}
+	if (!point) {
+		if (digits == 0)
+			return -1;
+		*x = neg ? -(double)m : (double)m;
+		return DML_VALUE_INTEGER;
+	}
+	if (digits == 0 || m > UINT64_C(1) << 53)
+		return -1;
+	*x = (double)m / pow10[frac];
+	if (neg)
+		*x = -*x;
+	return DML_VALUE_FLOAT;
+}
+
 int
 dml_value_read(const char *p, size_t n, double *x)
 {
 	int r;
 
+	if ((r = quick_number(p, n, x)) >= 0)
+		return r;
 	if (is_missing(p, n))
 		return DML_VALUE_MISSING;
 	if ((r = parse_int(p, n, x)) > 0)
