@@ -9,16 +9,21 @@
  * applied only where rows enter the fit, so metrics and prediction use the
  * stored model exactly as a user of the model file would.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dml/csv.h"
 #include "dml/schema.h"
 #include "dml/train.h"
 
 #define BLOCK_ROWS 512		/* rows handed to the solver at a time */
+#define FILE_READ ((size_t)1 << 20)
 
 /* ---- small helpers ---- */
 
@@ -525,27 +530,92 @@ pass_feed(void *arg, const unsigned char *b, size_t n)
 	return err;
 }
 
-/* Stream every input through p->row. */
 static const struct dml_error *
-run_pass(struct pass *p, struct dml_dataset_in *const *in, size_t nin)
+dataset_stream(void *arg, dml_bytes_fn fn, void *fnarg)
+{
+	return dml_dataset_stream(arg, fn, fnarg, NULL, NULL);
+}
+
+void
+dml_source_dataset(struct dml_source *src, struct dml_dataset_in *in)
+{
+	const struct dml_dataset_info *info = dml_dataset_info(in);
+
+	snprintf(src->what, sizeof(src->what), "dataset '%s@%llu'", info->name,
+	    (unsigned long long)info->version);
+	src->sep = info->sep;
+	src->size = info->size;
+	src->stream = dataset_stream;
+	src->arg = in;
+}
+
+static const struct dml_error *
+file_stream(void *arg, dml_bytes_fn fn, void *fnarg)
+{
+	struct dml_source *src = arg;
+	unsigned char *buf;
+	const struct dml_error *err = NULL;
+	int fd;
+
+	if ((fd = open(src->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return dml_error_errno(errno, "cannot open '%s'", src->path);
+	if ((buf = malloc(FILE_READ)) == NULL) {
+		close(fd);
+		return dml_error_nomem();
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf, FILE_READ);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = dml_error_errno(errno, "cannot read '%s'", src->path);
+			break;
+		}
+		if (r == 0 || (err = fn(fnarg, buf, (size_t)r)))
+			break;
+	}
+	free(buf);
+	close(fd);
+	return err;
+}
+
+const struct dml_error *
+dml_source_file(struct dml_source *src, const char *path, char sep)
+{
+	struct stat st;
+
+	memset(src, 0, sizeof(*src));
+	if (stat(path, &st) != 0)
+		return dml_error_errno(errno, "cannot open '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		return dml_error_fmt(DML_ERR_USAGE, "'%s' is not a regular file: training reads "
+		    "its input more than once", path);
+	if (snprintf(src->path, sizeof(src->path), "%s", path) >= (int)sizeof(src->path))
+		return dml_error_fmt(DML_ERR_USAGE, "'%s': the path is too long", path);
+	snprintf(src->what, sizeof(src->what), "'%s'", path);
+	src->sep = sep;
+	src->size = (uint64_t)st.st_size;
+	src->stream = file_stream;
+	src->arg = src;
+	return NULL;
+}
+
+/* Stream every source through p->row. */
+static const struct dml_error *
+run_pass(struct pass *p, const struct dml_source *src, size_t n)
 {
 	const struct dml_error *err = NULL;
-	char what[DML_TOKEN_MAX + 48];
 	size_t i;
 
 	p->rowno = 0;
 	p->done = p->total = 0;
-	for (i = 0; i < nin; i++)
-		p->total += dml_dataset_info(in[i])->size;
-	for (i = 0; i < nin && err == NULL; i++) {
-		const struct dml_dataset_info *info = dml_dataset_info(in[i]);
-
-		snprintf(what, sizeof(what), "dataset '%s@%llu'", info->name,
-		    (unsigned long long)info->version);
-		p->what = what;
-		if ((err = dml_csv_new(&p->csv, info->sep, what)))
+	for (i = 0; i < n; i++)
+		p->total += src[i].size;
+	for (i = 0; i < n && err == NULL; i++) {
+		p->what = src[i].what;
+		if ((err = dml_csv_new(&p->csv, src[i].sep, src[i].what)))
 			break;
-		if ((err = dml_dataset_stream(in[i], pass_feed, p, NULL, NULL)) == NULL)
+		if ((err = src[i].stream(src[i].arg, pass_feed, p)) == NULL)
 			err = dml_csv_finish(p->csv, pass_record, p);
 		dml_csv_free(p->csv);
 		p->csv = NULL;
@@ -689,8 +759,8 @@ measure_row(struct pass *p, uint64_t line, const struct dml_csv_field *f, size_t
 /* The scan a logistic fit calls once per pass. */
 struct scan {
 	struct pass *p;
-	struct dml_dataset_in *const *in;
-	size_t nin;
+	const struct dml_source *src;
+	size_t n;
 };
 
 static const struct dml_error *
@@ -703,7 +773,7 @@ logit_scan(void *sctx, dml_visit_fn *visit, void *vctx)
 	s->p->vctx = vctx;
 	s->p->nb = 0;
 	s->p->e->dropped = 0;
-	if ((err = run_pass(s->p, s->in, s->nin)))
+	if ((err = run_pass(s->p, s->src, s->n)))
 		return err;
 	return flush_fit(s->p);
 }
@@ -882,6 +952,7 @@ dml_train(struct dml_dataset_in *const *in, size_t nin, struct dml_dataset_in *v
 	struct dml_suffstats ss;
 	struct evalacc acc[2];
 	double *center = NULL, *scale = NULL, *beta = NULL;
+	struct dml_source *src = NULL, vsrc;
 	const struct dml_error *err;
 	size_t i, j, d;
 	int need_discovery = 0;
@@ -901,6 +972,12 @@ dml_train(struct dml_dataset_in *const *in, size_t nin, struct dml_dataset_in *v
 		return dml_error_fmt(DML_ERR_USAGE, "the holdout fraction must be in [0, 1)");
 	if (sp->kind == DML_MODEL_OLS && sp->lambda != 0)
 		return dml_error_fmt(DML_ERR_USAGE, "ols takes no lambda (use ridge)");
+	if ((src = calloc(nin, sizeof(*src))) == NULL)
+		return dml_error_nomem();
+	for (i = 0; i < nin; i++)
+		dml_source_dataset(&src[i], in[i]);
+	if (valid)
+		dml_source_dataset(&vsrc, valid);
 	if ((err = plan(&e, in, nin, sp)))
 		goto done;
 	for (i = 0; i < e.ncols; i++)
@@ -918,7 +995,7 @@ dml_train(struct dml_dataset_in *const *in, size_t nin, struct dml_dataset_in *v
 			goto done;
 		}
 		p.row = discover_row;
-		if ((err = run_pass(&p, in, nin)))
+		if ((err = run_pass(&p, src, nin)))
 			goto done;
 		free(p.x);
 		p.x = NULL;
@@ -993,7 +1070,7 @@ dml_train(struct dml_dataset_in *const *in, size_t nin, struct dml_dataset_in *v
 	if (sp->kind == DML_MODEL_LOGISTIC) {
 		struct dml_logit_opts lo;
 		struct dml_logit_info li;
-		struct scan s = { &p, in, nin };
+		struct scan s = { &p, src, nin };
 
 		dml_logit_opts_init(&lo);
 		lo.lambda = sp->lambda;
@@ -1010,7 +1087,7 @@ dml_train(struct dml_dataset_in *const *in, size_t nin, struct dml_dataset_in *v
 		if ((err = dml_suffstats_init(&ss, d)))
 			goto done;
 		p.ss = &ss;
-		if ((err = run_pass(&p, in, nin)) || (err = flush_fit(&p)))
+		if ((err = run_pass(&p, src, nin)) || (err = flush_fit(&p)))
 			goto done;
 		if (ss.n == 0) {
 			err = dml_error_fmt(DML_ERR_USAGE, "no rows left to train on%s",
@@ -1055,7 +1132,7 @@ dml_train(struct dml_dataset_in *const *in, size_t nin, struct dml_dataset_in *v
 	p.acc[0] = &acc[0];
 	p.acc[1] = &acc[1];
 	p.row = measure_row;
-	if ((err = run_pass(&p, in, nin)))
+	if ((err = run_pass(&p, src, nin)))
 		goto done;
 	out->held = acc[1].classification ? acc[1].n : acc[1].reg.n;
 	if ((err = evalacc_result(&acc[0], &out->train)))
@@ -1065,7 +1142,7 @@ dml_train(struct dml_dataset_in *const *in, size_t nin, struct dml_dataset_in *v
 		evalacc_init(&acc[1], sp->kind == DML_MODEL_LOGISTIC);
 		p.acc[0] = &acc[1];
 		p.sp = NULL;	/* no holdout in the validation data */
-		err = run_pass(&p, &valid, 1);
+		err = run_pass(&p, &vsrc, 1);
 		p.sp = sp;
 		if (err)
 			goto done;
@@ -1087,6 +1164,7 @@ done:
 	free(center);
 	free(scale);
 	free(beta);
+	free(src);
 	return err;
 }
 
@@ -1199,4 +1277,139 @@ uint64_t
 dml_scorer_dropped(const struct dml_scorer *s)
 {
 	return s->e.dropped;
+}
+
+/* ---- federated local work on a fixed layout ---- */
+
+/* A pass context for a model's layout: the encoder and no scaling. */
+struct layout_pass {
+	struct enc e;
+	struct pass p;
+	double *center, *scale;
+};
+
+static void
+layout_release(struct layout_pass *lp)
+{
+	enc_release(&lp->e);
+	free(lp->p.x);
+	free(lp->p.y);
+	free(lp->center);
+	free(lp->scale);
+}
+
+static const struct dml_error *
+layout_init(struct layout_pass *lp, const struct dml_model *m, int drop_missing)
+{
+	const struct dml_error *err;
+	size_t j;
+
+	memset(lp, 0, sizeof(*lp));
+	if ((err = enc_from_model(&lp->e, m, 1, drop_missing)))
+		return err;
+	if ((lp->p.x = malloc(BLOCK_ROWS * lp->e.d * sizeof(double))) == NULL ||
+	    (lp->p.y = malloc(BLOCK_ROWS * sizeof(double))) == NULL ||
+	    (lp->center = calloc(lp->e.d, sizeof(double))) == NULL ||
+	    (lp->scale = malloc(lp->e.d * sizeof(double))) == NULL)
+		return dml_error_nomem();
+	for (j = 0; j < lp->e.d; j++)
+		lp->scale[j] = 1;
+	lp->p.e = &lp->e;
+	lp->p.center = lp->center;
+	lp->p.scale = lp->scale;
+	lp->p.row = fit_row;
+	return NULL;
+}
+
+size_t
+dml_model_dim(const struct dml_model *m)
+{
+	return m->nfeatures + (m->has_intercept ? 1 : 0);
+}
+
+const struct dml_error *
+dml_local_stats(const struct dml_model *layout, const struct dml_source *src, int drop_missing,
+    struct dml_suffstats *ss)
+{
+	struct layout_pass lp;
+	const struct dml_error *err;
+
+	if ((err = layout_init(&lp, layout, drop_missing)) == NULL &&
+	    (err = dml_suffstats_init(ss, lp.e.d)) == NULL) {
+		lp.p.ss = ss;
+		if ((err = run_pass(&lp.p, src, 1)) == NULL)
+			err = flush_fit(&lp.p);
+		if (err == NULL && ss->n == 0)
+			err = dml_error_fmt(DML_ERR_USAGE, "%s has no rows to train on", src->what);
+	}
+	layout_release(&lp);
+	return err;
+}
+
+const struct dml_error *
+dml_local_fit(const struct dml_model *layout, const struct dml_source *src, double lambda,
+    unsigned steps, int drop_missing, double *beta, uint64_t *n)
+{
+	struct layout_pass lp;
+	struct dml_suffstats ss;
+	const struct dml_error *err;
+	size_t j, off = layout->has_intercept ? 1 : 0;
+
+	memset(&ss, 0, sizeof(ss));
+	if (layout->kind != DML_MODEL_LOGISTIC) {
+		err = dml_local_stats(layout, src, drop_missing, &ss);
+		if (err == NULL)
+			err = dml_suffstats_solve(&ss, lambda, off ? 0 : DML_NO_INTERCEPT,
+			    DML_SOLVE_DEFAULT, beta, NULL);
+		*n = ss.n;
+		dml_suffstats_release(&ss);
+		return err;
+	}
+	if ((err = layout_init(&lp, layout, drop_missing)) == NULL) {
+		struct dml_logit_opts lo;
+		struct dml_logit_info li;
+		struct scan s = { &lp.p, src, 1 };
+		double *init = malloc(lp.e.d * sizeof(double));
+
+		if (init == NULL) {
+			err = dml_error_nomem();
+		} else {
+			if (off)
+				init[0] = layout->intercept;
+			for (j = 0; j < layout->nfeatures; j++)
+				init[off + j] = layout->features[j].coef;
+			dml_logit_opts_init(&lo);
+			lo.lambda = lambda;
+			lo.intercept = off ? 0 : DML_NO_INTERCEPT;
+			lo.max_iter = steps;
+			lo.fixed_iter = 1;
+			lo.init = init;
+			err = dml_logit_fit(lp.e.d, logit_scan, &s, &lo, beta, &li);
+			*n = li.n;
+			free(init);
+		}
+	}
+	layout_release(&lp);
+	return err;
+}
+
+const struct dml_error *
+dml_model_evaluate(const struct dml_model *m, const struct dml_source *src, int drop_missing,
+    struct dml_eval *ev)
+{
+	struct layout_pass lp;
+	struct evalacc acc;
+	const struct dml_error *err;
+
+	evalacc_init(&acc, m->kind == DML_MODEL_LOGISTIC);
+	if ((err = layout_init(&lp, m, drop_missing)) == NULL) {
+		lp.p.model = m;
+		lp.p.acc[0] = lp.p.acc[1] = &acc;
+		lp.p.row = measure_row;
+		if ((err = run_pass(&lp.p, src, 1)) == NULL)
+			err = evalacc_result(&acc, ev);
+	}
+	evalacc_release(&acc);
+	layout_release(&lp);
+	return err;
 }

@@ -63,6 +63,21 @@
 #define DML_TRAIN_RTOL 1e-6
 #define DML_TRAIN_ATOL 1e-9
 
+/*
+ * Where rows come from: a published dataset (verified as it streams) or a
+ * local file (read again for every pass, so it must be a regular file).
+ */
+struct dml_source {
+	char what[DML_TOKEN_MAX + 64];	/* its name in messages */
+	char path[4096];		/* local files */
+	char sep;
+	uint64_t size;			/* bytes, for progress */
+	const struct dml_error *(*stream)(void *arg, dml_bytes_fn fn, void *fnarg);
+	void *arg;
+};
+void dml_source_dataset(struct dml_source *src, struct dml_dataset_in *in);
+const struct dml_error *dml_source_file(struct dml_source *src, const char *path, char sep);
+
 struct dml_train_spec {
 	enum dml_model_kind kind;
 	const char *target;
@@ -141,5 +156,27 @@ const struct dml_error *dml_scorer_finish(struct dml_scorer *s, struct dml_eval 
 /* Rows skipped for missing values (drop_missing). */
 uint64_t dml_scorer_dropped(const struct dml_scorer *s);
 void dml_scorer_free(struct dml_scorer *s);
+
+/*
+ * Federated local work on a fixed layout.  The model `layout` gives the
+ * columns (its features), the target, the intercept and the kind, and its
+ * coefficients are the starting point.  Row vectors are [1 (intercept),
+ * features in the model's order]; dml_model_dim() is their length.
+ */
+size_t dml_model_dim(const struct dml_model *m);
+/* The sufficient statistics of src's rows (stats mode); ss is initialised here. */
+const struct dml_error *dml_local_stats(const struct dml_model *layout,
+    const struct dml_source *src, int drop_missing, struct dml_suffstats *ss);
+/*
+ * Weights mode: ols and ridge solve the local problem exactly (one Newton
+ * step from anywhere); logistic takes `steps` Newton steps from the
+ * layout's coefficients.  beta receives dml_model_dim() values, *n the rows.
+ */
+const struct dml_error *dml_local_fit(const struct dml_model *layout,
+    const struct dml_source *src, double lambda, unsigned steps, int drop_missing,
+    double *beta, uint64_t *n);
+/* The metrics of a model on src. */
+const struct dml_error *dml_model_evaluate(const struct dml_model *m,
+    const struct dml_source *src, int drop_missing, struct dml_eval *ev);
 
 #endif
