@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	{ "key", cmd_key, "generate, import and export keys; add and revoke members" },
 	{ "ledger", cmd_ledger, "show, verify and export the signed ledger" },
 	{ "model", cmd_model, "train linear models on datasets; evaluate, predict, export" },
+	{ "round", cmd_round, "open, aggregate and follow federated rounds" },
+	{ "update", cmd_update, "train, sign, verify and submit updates to a round" },
 	{ "version", cmd_version, "print the versions of dmlctl and its libraries" },
 	{ NULL, NULL, NULL }
 };

@@ -10,7 +10,7 @@
 
 static const char *const init_usage[] = {
 	"dmlctl init [-k <key>] [--name <name>] [--bare] [--founder-roles <roles>]\n"
-	"                   [--allow <type>:<role>]... [<dir>]",
+	"                   [--allow <type>:<role>]... [--supply <units>] [<dir>]",
 	NULL
 };
 
@@ -55,6 +55,7 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 {
 	const char *name = NULL, *roles = NULL;
 	int bare = 0, created = 0, n, rc = 0;
+	uint64_t supply = 0;
 	struct strlist allow = { NULL, 0 };
 	struct opt opts[] = {
 		OPT_KEY(&ctx->keyspec),
@@ -65,6 +66,8 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 		{ OPT_LIST, 0, "allow", "<type>:<role>",
 		    "policy: role that may write entries of type (repeatable; replaces the default policy)",
 		    &allow },
+		{ OPT_UINT, 0, "supply", "<units>", "tokens the founding key holds from the start "
+		    "(default 0)", &supply },
 		OPT_JSON(&ctx->json),
 		{ OPT_END }
 	};
@@ -72,6 +75,8 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 	struct dml_key *key = NULL;
 	struct dml_stmt *genesis = NULL;
 	struct dml_genesis g;
+	char supply_line[DML_KEY_ID_LEN + 32];
+	const char *supply_p;
 	const struct dml_error *err = NULL;
 	char rolebuf[DML_ROLES_TEXT_MAX], member[DML_KEY_ID_LEN + 2 + sizeof(rolebuf)], (*rules)[160] = NULL;
 	char keyid[DML_KEY_ID_LEN + 1];
@@ -137,9 +142,17 @@ cmd_init(struct ctx *ctx, int argc, char **argv)
 	dml_pubkey_id(keyid, &key->pub);
 	snprintf(member, sizeof(member), "%s %s", keyid, roles);
 	member_p = member;
+	memset(&g, 0, sizeof(g));
 	g.name = name;
 	g.members = &member_p;
 	g.nmembers = 1;
+	if (supply > 0) {
+		snprintf(supply_line, sizeof(supply_line), "%s %llu", keyid,
+		    (unsigned long long)supply);
+		supply_p = supply_line;
+		g.supply = &supply_p;
+		g.nsupply = 1;
+	}
 	g.rules = allow.n ? rule_p : (const char *const *)dml_default_rules;
 	g.nrules = allow.n ? allow.n : dml_default_nrules;
 	if ((err = dml_ledger_create(repo, key, &g, now, &genesis)))

@@ -155,37 +155,57 @@ model_train(struct ctx *ctx, int argc, char **argv)
 	int n, mk, rc = 0;
 
 	memset(&res, 0, sizeof(res));
-	if ((n = parse_options(argc, argv, opts, usage)) < 0)
-		return PARSE_EXIT(n);
-	if (n != 0)
-		return usage_error("'model train' takes no arguments (see --dataset)");
-	if (name == NULL || target == NULL || datasets.n == 0)
-		return usage_error("'model train' needs --name, --dataset and --target");
-	if (!dml_value_valid(DML_V_TOKEN, name, strlen(name)))
-		return usage_error("--name '%s': use 1-64 of a-z 0-9 . _ - , starting with a letter "
+	if ((n = parse_options(argc, argv, opts, usage)) < 0) {
+		rc = PARSE_EXIT(n);
+		goto done;
+	}
+	if (n != 0) {
+		rc = usage_error("'model train' takes no arguments (see --dataset)");
+		goto done;
+	}
+	if (name == NULL || target == NULL || datasets.n == 0) {
+		rc = usage_error("'model train' needs --name, --dataset and --target");
+		goto done;
+	}
+	if (!dml_value_valid(DML_V_TOKEN, name, strlen(name))) {
+		rc = usage_error("--name '%s': use 1-64 of a-z 0-9 . _ - , starting with a letter "
 		    "or digit", name);
-	if ((mk = dml_model_kind_parse(kind)) < 0)
-		return usage_error("--kind '%s': expected ols, ridge or logistic", kind);
-	if (features && exclude)
-		return usage_error("give --features or --exclude, not both");
-	if (validation && holdout_s)
-		return usage_error("give --validation or --holdout, not both");
+		goto done;
+	}
+	if ((mk = dml_model_kind_parse(kind)) < 0) {
+		rc = usage_error("--kind '%s': expected ols, ridge or logistic", kind);
+		goto done;
+	}
+	if (features && exclude) {
+		rc = usage_error("give --features or --exclude, not both");
+		goto done;
+	}
+	if (validation && holdout_s) {
+		rc = usage_error("give --validation or --holdout, not both");
+		goto done;
+	}
 	memset(&o, 0, sizeof(o));
 	o.lambda = mk == DML_MODEL_RIDGE ? 1 : 0;
 	if (lambda_s) {
 		errno = 0;
 		o.lambda = strtod(lambda_s, &end);
-		if (errno || *end || end == lambda_s || !(o.lambda >= 0) || !isfinite(o.lambda))
-			return usage_error("--lambda '%s': expected a number >= 0", lambda_s);
-		if (mk == DML_MODEL_OLS && o.lambda != 0)
-			return usage_error("--lambda: ols has no penalty (use --kind ridge)");
+		if (errno || *end || end == lambda_s || !(o.lambda >= 0) || !isfinite(o.lambda)) {
+			rc = usage_error("--lambda '%s': expected a number >= 0", lambda_s);
+			goto done;
+		}
+		if (mk == DML_MODEL_OLS && o.lambda != 0) {
+			rc = usage_error("--lambda: ols has no penalty (use --kind ridge)");
+			goto done;
+		}
 	}
 	if (holdout_s) {
 		errno = 0;
 		o.holdout = strtod(holdout_s, &end);
-		if (errno || *end || end == holdout_s || !(o.holdout > 0 && o.holdout < 1))
-			return usage_error("--holdout '%s': expected a fraction between 0 and 1",
+		if (errno || *end || end == holdout_s || !(o.holdout > 0 && o.holdout < 1)) {
+			rc = usage_error("--holdout '%s': expected a fraction between 0 and 1",
 			    holdout_s);
+			goto done;
+		}
 	}
 	if ((features && split_list(features, &fbuf, &fv, &nf)) ||
 	    (exclude && split_list(exclude, &xbuf, &xv, &nx))) {
@@ -496,7 +516,7 @@ model_evaluate(struct ctx *ctx, int argc, char **argv)
 			goto done;
 		info = dml_dataset_info(in);
 		h = dml_dataset_find(dml_ledger_state(l), info->name);
-		if (strstr(h->versions[info->version - 1].allow, "evaluate") == NULL) {
+		if (!dml_dataset_allows(&h->versions[info->version - 1], "evaluate")) {
 			err = dml_error_fmt(DML_ERR_DENIED, "dataset '%s@%llu' does not allow "
 			    "'evaluate' (its terms allow: %s)", info->name,
 			    (unsigned long long)info->version, h->versions[info->version - 1].allow);

@@ -163,7 +163,7 @@ dml_base64_encode(const void *p, size_t n)
 int
 dml_base64_decode(unsigned char **out, size_t *outlen, const char *s, size_t slen)
 {
-	size_t cap = slen / 4 * 3 + 3, len;
+	size_t cap = slen / 4 * 3 + 3, len, i;
 	const char *end;
 	unsigned char *buf;
 
@@ -171,6 +171,14 @@ dml_base64_decode(unsigned char **out, size_t *outlen, const char *s, size_t sle
 	*outlen = 0;
 	if (slen % 4 != 0)
 		return -1;
+	/*
+	 * libsodium's decoder reads characters as signed chars, so some bytes
+	 * above 0x7f decode as '+' and '/': without this check one signature
+	 * would have several spellings (and a signed file several IDs).
+	 */
+	for (i = 0; i < slen; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return -1;
 	if ((buf = malloc(cap + 1)) == NULL)
 		return -1;
 	if (sodium_base642bin(buf, cap, s, slen, NULL, &len, &end,

@@ -4,8 +4,12 @@
  * One pass over the input does everything: SHA-256 of the whole file, CSV
  * parsing and schema inference, FastCDC cutting, and for each chunk its
  * SHA-256, a lookup in the index of chunks already stored, and for a new one
- * zstd compression and a blob write.  Memory is one read buffer, the current
- * CSV record, the manifest (36 bytes per chunk) and the chunk index.
+ * zstd compression and a blob write.  Memory is a few read blocks, the
+ * current CSV record, about 130 bytes per chunk for the manifest and the
+ * workers' results, and the chunk index.  Reading back is the reverse, with
+ * a few chunks per thread in flight.  Both spread the per-chunk work over
+ * DMLCTL_THREADS threads (default: one per core), and give the same results
+ * with any number of them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +28,7 @@
 #include "dml/schema.h"
 
 #define READ_SIZE ((size_t)1 << 20)
+#define THREADS_MAX 256
 #define CHUNKS_DIR "chunks"
 
 /* ---- the dataset.publish entry type ---- */
@@ -167,11 +172,27 @@ publish_apply(struct dml_state *st, const struct dml_stmt *s)
 	if ((v->allow = strndup(allow->value, allow->len)) == NULL)
 		return dml_error_nomem();
 	v->seq = s->seq;
+	memcpy(v->id, s->id, 32);
 	field_id(s, "file", v->file);
 	v->price = field_u64(s, "price");
 	h->nversions++;
 	memcpy(h->last, s->id, 32);
 	return NULL;
+}
+
+int
+dml_dataset_allows(const struct dml_dataset_version *v, const char *use)
+{
+	const char *p;
+	size_t n = strlen(use);
+
+	for (p = v->allow; *p;) {
+		size_t k = strcspn(p, ",");
+		if (k == n && memcmp(p, use, n) == 0)
+			return 1;
+		p += k + (p[k] == ',');
+	}
+	return 0;
 }
 
 /* ---- reading what an entry stores ---- */
@@ -291,6 +312,176 @@ done:
 }
 
 /*
+ * The number of threads for work that splits over cores: `asked` when not
+ * 0, else DMLCTL_THREADS when set (0 meaning the default), else one per
+ * core.
+ */
+static const struct dml_error *
+thread_count(unsigned asked, unsigned *out)
+{
+	const char *e = getenv("DMLCTL_THREADS"), *c;
+	long n = 0;
+
+	if (asked == 0 && e && *e) {
+		/* Plain decimal digits only, like DMLCTL_TIME. */
+		for (c = e; *c >= '0' && *c <= '9' && n <= THREADS_MAX; c++)
+			n = n * 10 + (*c - '0');
+		if (*c || n > THREADS_MAX)
+			return dml_error_fmt(DML_ERR_USAGE,
+			    "DMLCTL_THREADS='%s' is not a number from 0 to %d", e, THREADS_MAX);
+		asked = (unsigned)n;
+	}
+	if (asked == 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		asked = n < 1 ? 1 : n > THREADS_MAX ? THREADS_MAX : (unsigned)n;
+	}
+	*out = asked > THREADS_MAX ? THREADS_MAX : asked;
+	return NULL;
+}
+
+/*
+ * Reading a dataset back.  Each chunk is read, decompressed and checked
+ * against its SHA-256 into a slot of a ring; the calling thread hands the
+ * slots' bytes to the callback strictly in file order and hashes the whole
+ * file.  With more than one thread, workers do the per-chunk work in
+ * parallel, each taking the next chunk in file order, at most `window`
+ * chunks ahead of the one being delivered: memory is `window` chunks,
+ * plain and compressed, whatever the file size.  Errors are kept in the
+ * slot of the chunk they concern and reported when delivery reaches it, so
+ * the first bad chunk in file order is named whatever the timing, and
+ * nothing after it reaches the callback.
+ */
+struct rslot {
+	size_t idx;		/* the chunk held, when ready */
+	int ready;
+	struct dml_buf raw, plain;
+	struct dml_error err;	/* why chunk idx failed, or DML_ERR_OK */
+};
+
+struct reader {
+	const struct stored *st;
+	const char *gitdir, *objdir;
+	struct rslot *slots;
+	size_t window;
+	pthread_mutex_t mu;
+	pthread_cond_t ready, space;
+	size_t next;		/* the next chunk a worker takes */
+	size_t delivered;	/* chunks handed on: their slots are free */
+	int stop;
+};
+
+/* Per thread: a zstd context and a git handle for objects not loose. */
+struct rworker {
+	struct reader *rd;
+	struct dml_repo *repo;	/* the caller's, or opened on first need */
+	int own_repo;
+	struct dml_zstd *z;
+	pthread_t thread;
+};
+
+/*
+ * Chunks are loose objects in stored zlib form, unless `git gc` has packed
+ * them: unless `slow`, read the file directly when it is there, through
+ * libgit2 otherwise.  The direct read checks neither the object's SHA-1 nor
+ * the Adler-32, because what is read is checked against the chunk's
+ * SHA-256 right after: the stronger check, and the one every link from the
+ * signed entry rests on.  *fast says which way it went.
+ */
+static const struct dml_error *
+chunk_object(struct rworker *w, const struct dml_oid *oid, struct dml_buf *raw, int slow,
+    int *fast)
+{
+	const struct dml_error *err;
+
+	*fast = 0;
+	if (!slow && w->rd->objdir &&
+	    ((err = dml_objects_read_stored(w->rd->objdir, oid, raw, fast)) || *fast))
+		return err;
+	if (w->repo == NULL) {
+		if ((err = dml_repo_open_path(&w->repo, w->rd->gitdir)))
+			return err;
+		w->own_repo = 1;
+	}
+	return dml_repo_blob_read(w->repo, oid, raw);
+}
+
+/* Read, decompress and check chunk idx into s. */
+static const struct dml_error *
+load_chunk(struct rworker *w, size_t idx, struct rslot *s)
+{
+	const struct stored *st = w->rd->st;
+	const struct dml_chunk_ref *c = &st->m.chunks[idx];
+	const struct dml_tree_item *it = find_chunk(st, c->id);
+	unsigned char got[32];
+	char hex[65];
+	const struct dml_error *err;
+	int slow = 0, fast;
+
+	dml_hex_encode(hex, c->id, 32);
+	if (it == NULL || it->is_tree)
+		return dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s is missing", hex);
+	dml_buf_reset(&s->plain);
+	if ((err = dml_buf_grow(&s->plain, c->size)))
+		return err;
+	/*
+	 * A chunk read directly that fails is read again through libgit2,
+	 * which checks the object against its name first: a damaged object
+	 * is then reported as damaged, as it always was, rather than as data
+	 * that does not match its digest.  Only failures pay for it.
+	 */
+again:
+	if ((err = chunk_object(w, &it->oid, &s->raw, slow, &fast)) ||
+	    (err = dml_zstd_decompress(w->z, s->plain.data, c->size, s->raw.data, s->raw.len))) {
+		if (fast && !slow++)
+			goto again;
+		return dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s is damaged: %s", hex,
+		    err->msg);
+	}
+	s->plain.len = c->size;
+	dml_sha256(got, s->plain.data, c->size);
+	if (memcmp(got, c->id, 32) != 0) {
+		if (fast && !slow++)
+			goto again;
+		return dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s does not match its digest",
+		    hex);
+	}
+	return NULL;
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct rworker *w = arg;
+	struct reader *rd = w->rd;
+	const struct dml_error *err;
+	struct rslot *s;
+	size_t idx;
+
+	pthread_mutex_lock(&rd->mu);
+	for (;;) {
+		while (!rd->stop && rd->next < rd->st->m.nchunks &&
+		    rd->next >= rd->delivered + rd->window)
+			pthread_cond_wait(&rd->space, &rd->mu);
+		if (rd->stop || rd->next >= rd->st->m.nchunks)
+			break;
+		idx = rd->next++;
+		pthread_mutex_unlock(&rd->mu);
+		s = &rd->slots[idx % rd->window];
+		err = load_chunk(w, idx, s);
+		pthread_mutex_lock(&rd->mu);
+		if (err)
+			dml_error_keep(&s->err, err);
+		else
+			s->err.code = DML_ERR_OK;
+		s->idx = idx;
+		s->ready = 1;
+		pthread_cond_broadcast(&rd->ready);
+	}
+	pthread_mutex_unlock(&rd->mu);
+	return NULL;
+}
+
+/*
  * Stream the plain bytes of every chunk in file order, each checked against
  * its SHA-256 before `fn` sees it; then the whole file against its ID.
  */
@@ -298,47 +489,78 @@ static const struct dml_error *
 stream_chunks(struct dml_repo *r, const struct stored *st, dml_bytes_fn fn, void *arg,
     void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg)
 {
-	struct dml_zstd *z = NULL;
-	struct dml_buf blob = DML_BUF_INIT;
+	struct reader rd;
+	struct rworker *ws = NULL;
 	struct dml_sha256_ctx file;
-	unsigned char *plain = NULL, got[32];
-	char hex[65];
+	unsigned char got[32];
+	unsigned nthreads = 1, nworkers = 0, started = 0, t;
 	uint64_t done = 0;
 	const struct dml_error *err;
 	size_t i;
 
-	if ((err = dml_zstd_new(&z)))
+	memset(&rd, 0, sizeof(rd));
+	rd.st = st;
+	if ((err = thread_count(0, &nthreads)))
 		return err;
-	if ((plain = malloc(st->m.cdc_max ? st->m.cdc_max : 1)) == NULL) {
+	/* One thread does it all; more: workers, and this thread delivers. */
+	if (nthreads > 1 && st->m.nchunks > 1)
+		nworkers = nthreads;
+	rd.window = nworkers ? 4 * (size_t)nworkers : 1;
+	rd.gitdir = dml_repo_gitdir(r);
+	rd.objdir = dml_repo_objects_dir(r);
+	pthread_mutex_init(&rd.mu, NULL);
+	pthread_cond_init(&rd.ready, NULL);
+	pthread_cond_init(&rd.space, NULL);
+	if ((rd.slots = calloc(rd.window, sizeof(*rd.slots))) == NULL ||
+	    (ws = calloc(nworkers ? nworkers : 1, sizeof(*ws))) == NULL) {
 		err = dml_error_nomem();
 		goto done;
 	}
+	for (t = 0; t < (nworkers ? nworkers : 1); t++) {
+		ws[t].rd = &rd;
+		if ((err = dml_zstd_new(&ws[t].z)))
+			goto done;
+	}
+	/* Without workers this thread reads, with the caller's handle. */
+	if (nworkers == 0)
+		ws[0].repo = r;
+	for (started = 0; started < nworkers; started++)
+		if (pthread_create(&ws[started].thread, NULL, reader_main, &ws[started]) != 0) {
+			if (started == 0) {
+				err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
+				goto done;
+			}
+			break;
+		}
 	dml_sha256_init(&file);
 	for (i = 0; i < st->m.nchunks; i++) {
-		const struct dml_chunk_ref *c = &st->m.chunks[i];
-		const struct dml_tree_item *it = find_chunk(st, c->id);
+		struct rslot *s = &rd.slots[i % rd.window];
+		size_t n = st->m.chunks[i].size;
 
-		dml_hex_encode(hex, c->id, 32);
-		if (it == NULL || it->is_tree) {
-			err = dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s is missing", hex);
-			goto done;
+		if (nworkers == 0) {
+			if ((err = load_chunk(&ws[0], i, s)))
+				goto done;
+		} else {
+			pthread_mutex_lock(&rd.mu);
+			while (!(s->ready && s->idx == i))
+				pthread_cond_wait(&rd.ready, &rd.mu);
+			pthread_mutex_unlock(&rd.mu);
+			if (s->err.code != DML_ERR_OK) {
+				err = dml_error_fmt(s->err.code, "%s", s->err.msg);
+				goto done;
+			}
 		}
-		if ((err = dml_repo_blob_read(r, &it->oid, &blob)) ||
-		    (err = dml_zstd_decompress(z, plain, c->size, blob.data, blob.len))) {
-			err = dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s is damaged: %s", hex,
-			    err->msg);
+		dml_sha256_update(&file, s->plain.data, n);
+		if (fn && (err = fn(arg, s->plain.data, n)))
 			goto done;
+		if (nworkers) {
+			pthread_mutex_lock(&rd.mu);
+			s->ready = 0;
+			rd.delivered = i + 1;
+			pthread_cond_broadcast(&rd.space);
+			pthread_mutex_unlock(&rd.mu);
 		}
-		dml_sha256(got, plain, c->size);
-		if (memcmp(got, c->id, 32) != 0) {
-			err = dml_error_fmt(DML_ERR_VERIFY, "chunk sha256:%s does not match its digest",
-			    hex);
-			goto done;
-		}
-		dml_sha256_update(&file, plain, c->size);
-		if (fn && (err = fn(arg, plain, c->size)))
-			goto done;
-		done += c->size;
+		done += n;
 		if (progress && (i % 64 == 0 || i + 1 == st->m.nchunks))
 			progress(parg, done, st->m.size);
 	}
@@ -346,9 +568,26 @@ stream_chunks(struct dml_repo *r, const struct stored *st, dml_bytes_fn fn, void
 	if (memcmp(got, st->m.file, 32) != 0)
 		err = dml_error_fmt(DML_ERR_VERIFY, "the chunks do not add up to the file's digest");
 done:
-	free(plain);
-	dml_buf_release(&blob);
-	dml_zstd_free(z);
+	pthread_mutex_lock(&rd.mu);
+	rd.stop = 1;
+	pthread_cond_broadcast(&rd.space);
+	pthread_mutex_unlock(&rd.mu);
+	for (t = 0; t < started; t++)
+		pthread_join(ws[t].thread, NULL);
+	for (t = 0; ws && t < (nworkers ? nworkers : 1); t++) {
+		dml_zstd_free(ws[t].z);
+		if (ws[t].own_repo)
+			dml_repo_free(ws[t].repo);
+	}
+	for (i = 0; rd.slots && i < rd.window; i++) {
+		dml_buf_release(&rd.slots[i].raw);
+		dml_buf_release(&rd.slots[i].plain);
+	}
+	free(rd.slots);
+	free(ws);
+	pthread_cond_destroy(&rd.ready);
+	pthread_cond_destroy(&rd.space);
+	pthread_mutex_destroy(&rd.mu);
 	return err;
 }
 
@@ -581,7 +820,7 @@ dml_dataset_close(struct dml_dataset_in *in)
 
 const struct dml_error *
 dml_dataset_open_tree(struct dml_dataset_in **out, struct dml_repo *r, const struct dml_oid *tree,
-    const unsigned char file[32])
+    const unsigned char entry[32])
 {
 	struct dml_tree_item *items = NULL;
 	const struct dml_tree_item *it;
@@ -613,8 +852,8 @@ dml_dataset_open_tree(struct dml_dataset_in **out, struct dml_repo *r, const str
 		goto done;
 	}
 	field_id(in->info.stmt, "file", id);
-	if (file && memcmp(id, file, 32) != 0) {
-		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds another file");
+	if (entry && memcmp(in->info.stmt->id, entry, 32) != 0) {
+		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds another entry");
 		goto done;
 	}
 	if ((err = stored_load(r, in->info.stmt, items, n, &in->st)) ||
@@ -867,25 +1106,63 @@ queue_close(struct queue *q)
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* One new chunk to compress and store, by a worker. */
-struct zjob {
-	unsigned char *data;	/* freed by the worker */
-	size_t n;
-	struct dml_oid oid;	/* results */
-	size_t csize;
-};
-
+/*
+ * Input is read into blocks: each starts with the bytes of the block before
+ * it that no chunk took yet (fewer than cdc.max), then up to READ_SIZE new
+ * bytes.  The CSV thread and the chunk workers read a block where it is,
+ * each holding a reference; the last to let go puts it on the free list.
+ * So the input is never copied whole, and the blocks alive are bounded by
+ * the queues: the reader's, one per queued or running job.
+ */
 struct block {
-	size_t n;
+	atomic_uint refs;
+	struct block *next;	/* on the free list */
 	unsigned char data[];
 };
 
+/* The bytes just read into a block, for the CSV thread. */
+struct piece {
+	struct block *b;
+	const unsigned char *p;
+	size_t n;
+};
+
 /*
- * The publisher runs three kinds of threads: this one reads, hashes the
- * file, cuts chunks and hashes them (in order, for the manifest); one
- * parses the CSV and infers the schema from copies of the blocks read;
- * workers compress and store the new chunks.  Each queue is bounded, so
- * memory is too.
+ * One chunk, in file order.  Whoever processes it hashes it and, when no
+ * chunk with the same bytes came before it (in this file or an earlier
+ * entry), compresses and stores it: then it is fresh.
+ */
+struct cjob {
+	const unsigned char *p;	/* in a block, until processed */
+	uint32_t n;
+	int fresh;
+	size_t seq;		/* its place in the file */
+	unsigned char id[32];
+	struct dml_oid oid;	/* when fresh */
+	size_t csize;
+};
+
+/* Jobs live until the end, in pages that never move. */
+#define JOBS_PER_PAGE 1024
+
+/*
+ * The chunks cut from one block go to a worker together: one queue item,
+ * one wake-up, per block rather than per chunk.
+ */
+struct batch {
+	struct block *b;
+	size_t first, n;	/* jobs first .. first + n - 1 */
+};
+
+/*
+ * The publisher.  With one thread, this one does everything in order.
+ * With more: this one reads, hashes the whole file and cuts chunks; one
+ * thread parses the CSV and infers the schema; workers (one per core) hash
+ * each chunk, look it up and compress and store it when new.  Each queue
+ * is bounded, so memory is too.  The manifest is assembled from the jobs
+ * at the end, in file order, so it does not depend on which worker did
+ * what; which of two equal chunks is stored first does not matter either,
+ * the stored object is the same.
  */
 struct publisher {
 	struct dml_ledger *l;
@@ -895,19 +1172,58 @@ struct publisher {
 	struct dml_schema_builder *sb;
 	struct dml_cdc_params cdc;
 	struct chunk_index index;
+	pthread_mutex_t indexmu;	/* workers share the index */
 	struct dml_manifest m;
 	struct dml_sha256_ctx file;
-	struct zjob **jobs;
-	size_t njobs, capjobs;
+	struct cjob **pages;
+	size_t njobs, npages;
+	size_t block_size;
+	pthread_mutex_t blockmu;
+	struct block *free_blocks;
 	struct queue csvq, zq;
 	pthread_t csv_thread, *workers;
-	unsigned nworkers;
+	unsigned nworkers;		/* 0: no threads but this one */
 	int csv_started;
+	struct dml_zstd *z;		/* this thread's, when it compresses */
+	struct dml_buf packed;
 	atomic_int failed;		/* a thread failed: stop early */
 	pthread_mutex_t errmu;
 	struct dml_error err;		/* the first failure of a thread */
-	uint64_t stored;
+	uint64_t stored, newchunks;
 };
+
+static struct cjob *
+job_at(const struct publisher *p, size_t i)
+{
+	return &p->pages[i / JOBS_PER_PAGE][i % JOBS_PER_PAGE];
+}
+
+static struct block *
+block_get(struct publisher *p)
+{
+	struct block *b;
+
+	pthread_mutex_lock(&p->blockmu);
+	if ((b = p->free_blocks) != NULL)
+		p->free_blocks = b->next;
+	pthread_mutex_unlock(&p->blockmu);
+	if (b == NULL && (b = malloc(sizeof(*b) + p->block_size)) == NULL)
+		return NULL;
+	atomic_store(&b->refs, 1);
+	b->next = NULL;
+	return b;
+}
+
+static void
+block_put(struct publisher *p, struct block *b)
+{
+	if (b == NULL || atomic_fetch_sub(&b->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&p->blockmu);
+	b->next = p->free_blocks;
+	p->free_blocks = b;
+	pthread_mutex_unlock(&p->blockmu);
+}
 
 static void
 set_error(struct publisher *p, const struct dml_error *err)
@@ -938,16 +1254,42 @@ static void *
 csv_main(void *arg)
 {
 	struct publisher *p = arg;
-	struct block *b;
+	struct piece *c;
 	const struct dml_error *err = NULL;
 
-	while ((b = queue_pop(&p->csvq)) != NULL) {
-		if (err == NULL && (err = dml_csv_feed(p->csv, b->data, b->n, pub_record, p)))
+	while ((c = queue_pop(&p->csvq)) != NULL) {
+		if (err == NULL && !atomic_load(&p->failed) &&
+		    (err = dml_csv_feed(p->csv, c->p, c->n, pub_record, p)))
 			set_error(p, err);
-		free(b);
+		block_put(p, c->b);
+		free(c);
 	}
-	if (err == NULL && (err = dml_csv_finish(p->csv, pub_record, p)))
+	if (err == NULL && !atomic_load(&p->failed) &&
+	    (err = dml_csv_finish(p->csv, pub_record, p)))
 		set_error(p, err);
+	return NULL;
+}
+
+/* Hash a chunk; compress and store it if it is new. */
+static const struct dml_error *
+chunk_work(struct publisher *p, struct dml_zstd *z, struct dml_buf *packed, struct cjob *j)
+{
+	const struct dml_error *err = NULL;
+
+	dml_sha256(j->id, j->p, j->n);
+	if (p->nworkers)
+		pthread_mutex_lock(&p->indexmu);
+	/* Stored before, by this or an earlier entry? */
+	if ((j->fresh = !index_slot(&p->index, j->id)->used))
+		err = index_put(&p->index, j->id, NULL, j->seq);
+	if (p->nworkers)
+		pthread_mutex_unlock(&p->indexmu);
+	if (err || !j->fresh)
+		return err;
+	if ((err = dml_zstd_compress(z, packed, j->p, j->n, DML_ZSTD_LEVEL)) ||
+	    (err = dml_objects_write_stored(p->objdir, &j->oid, packed->data, packed->len)))
+		return err;
+	j->csize = packed->len;
 	return NULL;
 }
 
@@ -958,54 +1300,87 @@ worker_main(void *arg)
 	struct dml_zstd *z = NULL;
 	struct dml_buf packed = DML_BUF_INIT;
 	const struct dml_error *err = dml_zstd_new(&z);
-	struct zjob *j;
+	struct batch *t;
+	size_t i;
 
-	while ((j = queue_pop(&p->zq)) != NULL) {
-		if (err == NULL && !atomic_load(&p->failed) &&
-		    ((err = dml_zstd_compress(z, &packed, j->data, j->n, DML_ZSTD_LEVEL)) ||
-		    (err = dml_objects_write_stored(p->objdir, &j->oid, packed.data, packed.len))))
-			set_error(p, err);
-		j->csize = packed.len;
-		free(j->data);
-		j->data = NULL;
-	}
 	if (err)
 		set_error(p, err);
+	while ((t = queue_pop(&p->zq)) != NULL) {
+		for (i = t->first; i < t->first + t->n; i++) {
+			struct cjob *j = job_at(p, i);
+			if (err == NULL && !atomic_load(&p->failed) &&
+			    (err = chunk_work(p, z, &packed, j)))
+				set_error(p, err);
+			j->p = NULL;
+		}
+		block_put(p, t->b);
+		free(t);
+	}
 	dml_zstd_free(z);
 	dml_buf_release(&packed);
 	return NULL;
 }
 
+/* The bytes just read: to the CSV parser. */
+static const struct dml_error *
+pub_csv(struct publisher *p, struct block *b, const unsigned char *data, size_t n)
+{
+	struct piece *c;
+
+	if (p->nworkers == 0)
+		return dml_csv_feed(p->csv, data, n, pub_record, p);
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return dml_error_nomem();
+	c->b = b;
+	c->p = data;
+	c->n = n;
+	atomic_fetch_add(&b->refs, 1);
+	queue_push(&p->csvq, c);
+	return NULL;
+}
+
+/* A chunk cut: done here, or kept for pub_batch(). */
 static const struct dml_error *
 pub_chunk(struct publisher *p, const unsigned char *data, size_t n)
 {
-	unsigned char id[32];
-	struct zjob *j;
-	const struct dml_error *err;
+	struct cjob *j;
 
-	dml_sha256(id, data, n);
-	if ((err = dml_manifest_add(&p->m, id, (uint32_t)n)))
-		return err;
-	if (index_slot(&p->index, id)->used)
-		return NULL;	/* stored before, by this or an earlier entry */
-	if (p->njobs == p->capjobs) {
-		size_t cap = p->capjobs ? p->capjobs * 2 : 256;
-		struct zjob **nj = realloc(p->jobs, cap * sizeof(*nj));
-		if (nj == NULL)
+	if (p->njobs == p->npages * JOBS_PER_PAGE) {
+		struct cjob **np = realloc(p->pages, (p->npages + 1) * sizeof(*np));
+		if (np == NULL)
 			return dml_error_nomem();
-		p->jobs = nj;
-		p->capjobs = cap;
+		p->pages = np;
+		if ((np[p->npages] = calloc(JOBS_PER_PAGE, sizeof(**np))) == NULL)
+			return dml_error_nomem();
+		p->npages++;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL || (j->data = malloc(n)) == NULL) {
-		free(j);
-		return dml_error_nomem();
-	}
-	memcpy(j->data, data, n);
-	j->n = n;
-	p->jobs[p->njobs] = j;
-	if ((err = index_put(&p->index, id, NULL, p->njobs++)))
+	j = job_at(p, p->njobs);
+	j->seq = p->njobs++;
+	j->p = data;
+	j->n = (uint32_t)n;
+	if (p->nworkers == 0) {
+		const struct dml_error *err = chunk_work(p, p->z, &p->packed, j);
+		j->p = NULL;
 		return err;
-	queue_push(&p->zq, j);
+	}
+	return NULL;
+}
+
+/* The jobs from `first` on, all cut from b: to a worker. */
+static const struct dml_error *
+pub_batch(struct publisher *p, struct block *b, size_t first)
+{
+	struct batch *t;
+
+	if (p->nworkers == 0 || first == p->njobs)
+		return NULL;
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return dml_error_nomem();
+	t->b = b;
+	t->first = first;
+	t->n = p->njobs - first;
+	atomic_fetch_add(&b->refs, 1);
+	queue_push(&p->zq, t);
 	return NULL;
 }
 
@@ -1051,7 +1426,7 @@ chunk_tree(struct publisher *p, struct dml_oid *out)
 			continue;	/* a file may repeat a chunk: list it once */
 		sl->listed = 1;
 		if (sl->job != SIZE_MAX)
-			sl->oid = p->jobs[sl->job]->oid;
+			sl->oid = job_at(p, sl->job)->oid;
 		dml_hex_encode(name, p->m.chunks[i].id, 32);
 		items[n].name = name;
 		items[n].oid = sl->oid;
@@ -1083,11 +1458,12 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	struct dml_stmt_builder b;
 	const struct dml_dataset_head *h;
 	struct stat st0, st1;
-	unsigned char *buf = NULL;
-	size_t len = 0, start = 0, cap;
+	struct block *cur = NULL;
+	size_t len = 0, cap;
 	uint64_t total = 0;
 	off_t offset = 0;
 	int regular, eof = 0;
+	unsigned nthreads;
 	size_t i;
 	char id[DML_ID_LEN + 1];
 	const struct dml_error *err;
@@ -1097,6 +1473,8 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	p.l = l;
 	p.o = o;
 	pthread_mutex_init(&p.errmu, NULL);
+	pthread_mutex_init(&p.indexmu, NULL);
+	pthread_mutex_init(&p.blockmu, NULL);
 	atomic_init(&p.failed, 0);
 	dml_manifest_init(&p.m);
 	dml_stmt_builder_init(&b, "dataset.publish");
@@ -1122,33 +1500,34 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		err = dml_error_fmt(DML_ERR_INTERNAL, "bad chunking parameters");
 		goto done;
 	}
-	cap = READ_SIZE + p.cdc.max;
-	if ((buf = malloc(cap)) == NULL) {
-		err = dml_error_nomem();
-		goto done;
-	}
+	cap = p.block_size = READ_SIZE + p.cdc.max;
 	if ((err = dml_csv_new(&p.csv, o->sep, o->what)) || (err = index_load(l, &p.index)))
 		goto done;
 	if ((p.objdir = dml_repo_objects_dir(dml_ledger_repo(l))) == NULL) {
 		err = dml_error_fmt(DML_ERR_IO, "cannot find the object directory");
 		goto done;
 	}
-	p.nworkers = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	if (p.nworkers < 1 || p.nworkers > 256)
-		p.nworkers = 1;
-	if (queue_init(&p.csvq, 8) || queue_init(&p.zq, 2 * p.nworkers) ||
-	    (p.workers = calloc(p.nworkers, sizeof(*p.workers))) == NULL) {
+	if ((err = thread_count(o->threads, &nthreads)))
+		goto done;
+	/* Compression is most of the work: one worker per thread asked for. */
+	p.nworkers = nthreads > 1 ? nthreads : 0;
+	if (p.nworkers == 0 && (err = dml_zstd_new(&p.z)))
+		goto done;
+	if (p.nworkers && (queue_init(&p.csvq, 4) || queue_init(&p.zq, 4 * p.nworkers) ||
+	    (p.workers = calloc(p.nworkers, sizeof(*p.workers))) == NULL)) {
 		err = dml_error_nomem();
 		goto done;
 	}
-	if (pthread_create(&p.csv_thread, NULL, csv_main, &p) != 0) {
-		err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
-		goto done;
+	if (p.nworkers) {
+		if (pthread_create(&p.csv_thread, NULL, csv_main, &p) != 0) {
+			err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
+			goto done;
+		}
+		p.csv_started = 1;
 	}
-	p.csv_started = 1;
 	for (i = 0; i < p.nworkers; i++)
 		if (pthread_create(&p.workers[i], NULL, worker_main, &p) != 0) {
-			p.nworkers = i;
+			p.nworkers = (unsigned)i;
 			if (i == 0) {
 				free(p.workers);
 				p.workers = NULL;
@@ -1158,8 +1537,15 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 			break;
 		}
 	dml_sha256_init(&p.file);
+	if ((cur = block_get(&p)) == NULL) {
+		err = dml_error_nomem();
+		goto done;
+	}
 	while (!eof) {
-		ssize_t r = read(fd, buf + len, cap - len);
+		ssize_t r = read(fd, cur->data + len, cap - len);
+		size_t start = 0, first;
+		struct block *next;
+
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -1170,41 +1556,57 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		if (atomic_load(&p.failed))
 			break;
 		if (r > 0) {
-			struct block *blk = malloc(sizeof(*blk) + (size_t)r);
-			if (blk == NULL) {
-				err = dml_error_nomem();
+			dml_sha256_update(&p.file, cur->data + len, (size_t)r);
+			if ((err = pub_csv(&p, cur, cur->data + len, (size_t)r)))
 				goto done;
-			}
-			blk->n = (size_t)r;
-			memcpy(blk->data, buf + len, (size_t)r);
-			queue_push(&p.csvq, blk);
-			dml_sha256_update(&p.file, buf + len, (size_t)r);
 			len += (size_t)r;
 			total += (size_t)r;
 			if (o->progress)
 				o->progress(o->arg, total, regular ? (uint64_t)st0.st_size : 0);
 			if (len < cap)
-				continue;	/* fill the buffer before cutting */
+				continue;	/* fill the block before cutting */
 		}
+		first = p.njobs;
 		for (;;) {
-			size_t c = dml_cdc_cut(&p.cdc, buf + start, len - start, eof);
+			size_t c = dml_cdc_cut(&p.cdc, cur->data + start, len - start, eof);
 			if (c == 0)
 				break;
-			if ((err = pub_chunk(&p, buf + start, c)))
+			if ((err = pub_chunk(&p, cur->data + start, c)))
 				goto done;
 			start += c;
 		}
-		memmove(buf, buf + start, len - start);
+		if ((err = pub_batch(&p, cur, first)))
+			goto done;
+		if (eof)
+			break;
+		/* The uncut tail starts the next block. */
+		if ((next = block_get(&p)) == NULL) {
+			err = dml_error_nomem();
+			goto done;
+		}
+		memcpy(next->data, cur->data + start, len - start);
 		len -= start;
-		start = 0;
+		block_put(&p, cur);
+		cur = next;
 	}
+	block_put(&p, cur);
+	cur = NULL;
 	pub_join(&p);
 	if (p.err.code != DML_ERR_OK) {
 		err = dml_error_fmt(p.err.code, "%s", p.err.msg);
 		goto done;
 	}
-	for (i = 0; i < p.njobs; i++)
-		p.stored += p.jobs[i]->csize;
+	if (p.nworkers == 0 && (err = dml_csv_finish(p.csv, pub_record, &p)))
+		goto done;
+	for (i = 0; i < p.njobs; i++) {
+		const struct cjob *j = job_at(&p, i);
+		if ((err = dml_manifest_add(&p.m, j->id, j->n)))
+			goto done;
+		if (j->fresh) {
+			p.stored += j->csize;
+			p.newchunks++;
+		}
+	}
 	if (p.sb == NULL) {
 		err = dml_error_fmt(DML_ERR_PARSE, "'%s' is empty: expected a header and rows", o->what);
 		goto done;
@@ -1270,19 +1672,27 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	res->size = total;
 	res->stored = p.stored;
 	res->nchunks = p.m.nchunks;
-	res->newchunks = p.njobs;
+	res->newchunks = p.newchunks;
 	res->rows = schema->rows;
 	res->columns = schema->ncols;
 done:
 	pub_join(&p);
-	for (i = 0; i < p.njobs; i++) {
-		free(p.jobs[i]->data);
-		free(p.jobs[i]);
+	block_put(&p, cur);
+	while (p.free_blocks) {
+		struct block *fb = p.free_blocks;
+		p.free_blocks = fb->next;
+		free(fb);
 	}
-	free(p.jobs);
+	for (i = 0; i < p.npages; i++)
+		free(p.pages[i]);
+	free(p.pages);
+	dml_zstd_free(p.z);
+	dml_buf_release(&p.packed);
 	queue_destroy(&p.csvq);
 	queue_destroy(&p.zq);
 	pthread_mutex_destroy(&p.errmu);
+	pthread_mutex_destroy(&p.indexmu);
+	pthread_mutex_destroy(&p.blockmu);
 	dml_stmt_builder_release(&b);
 	dml_schema_free(schema);
 	dml_schema_builder_free(p.sb);
@@ -1291,6 +1701,5 @@ done:
 	dml_buf_release(&stext);
 	dml_manifest_release(&p.m);
 	free(p.index.slots);
-	free(buf);
 	return err;
 }

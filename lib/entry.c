@@ -4,6 +4,7 @@
  * The parser is the single authority on canonical form: the builder encodes
  * and then re-parses, so nothing non-canonical can be produced or accepted.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,4 +597,49 @@ dml_stmt_build(struct dml_stmt **out, const struct dml_stmt_builder *b)
 done:
 	dml_buf_release(&text);
 	return err;
+}
+
+void
+dml_double_format(char *out, size_t n, double v)
+{
+	char buf[64];
+	int prec;
+
+	if (isnan(v)) {
+		snprintf(out, n, "nan");
+		return;
+	}
+	if (isinf(v)) {
+		snprintf(out, n, v < 0 ? "-inf" : "inf");
+		return;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	snprintf(out, n, "%s", buf);
+}
+
+int
+dml_double_parse(const char *p, size_t n, double *v)
+{
+	char buf[64], again[64];
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	if (strcmp(buf, "nan") == 0) {
+		*v = NAN;
+	} else if (strcmp(buf, "inf") == 0 || strcmp(buf, "-inf") == 0) {
+		*v = buf[0] == '-' ? -INFINITY : INFINITY;
+	} else {
+		char *end;
+		*v = strtod(buf, &end);
+		if (*end != '\0')
+			return -1;
+	}
+	dml_double_format(again, sizeof(again), *v);
+	return strcmp(again, buf) == 0 ? 0 : -1;
 }

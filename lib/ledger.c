@@ -42,6 +42,7 @@ const char *const dml_default_rules[] = {
 	"key.revoke admin",
 	"reward.pay treasurer",
 	"round.aggregate coordinator",
+	"round.close coordinator",
 	"round.open coordinator",
 };
 const size_t dml_default_nrules = sizeof(dml_default_rules) / sizeof(dml_default_rules[0]);
@@ -553,6 +554,9 @@ dml_ledger_create(struct dml_repo *repo, const struct dml_key *founder, const st
 		goto done;
 	for (i = 0; i < g->nmembers; i++)
 		if ((err = dml_stmt_builder_add(&b, "member", g->members[i])))
+			goto done;
+	for (i = 0; i < g->nsupply; i++)
+		if ((err = dml_stmt_builder_add(&b, "supply", g->supply[i])))
 			goto done;
 	for (i = 0; i < g->nrules; i++)
 		if ((err = dml_stmt_builder_add(&b, "allow", g->rules[i])))

@@ -35,7 +35,7 @@ static const struct dml_field_spec train_fields[] = {
 	{ "dataset", { DML_V_TOKEN, DML_V_UINT, DML_V_ID }, DML_F_REPEATED },
 	{ "validation", { DML_V_TOKEN, DML_V_UINT, DML_V_ID }, DML_F_OPTIONAL },
 	{ "holdout", { DML_V_TOKEN, DML_V_UINT }, DML_F_OPTIONAL },
-	{ "lambda", { DML_V_TOKEN }, 0 },
+	{ "lambda", { DML_V_TEXT }, 0 },
 	{ "options", { DML_V_ROLES }, DML_F_OPTIONAL },
 	{ "rows", { DML_V_UINT }, 0 },
 	{ "dropped", { DML_V_UINT }, 0 },
@@ -45,55 +45,8 @@ static const struct dml_field_spec train_fields[] = {
 	{ "rank", { DML_V_UINT }, 0 },
 	{ "iterations", { DML_V_UINT }, DML_F_OPTIONAL },
 	{ "metric", { DML_V_TOKEN, DML_V_TEXT }, DML_F_REPEATED },
-	{ "dmlctl", { DML_V_TOKEN }, 0 },
+	{ "dmlctl", { DML_V_TEXT }, 0 },
 };
-
-/* ---- numbers in statements ---- */
-
-/* The shortest "%.Ng" that reads back to the same double, C locale digits. */
-static void
-fmt_double(char *out, size_t n, double v)
-{
-	int prec;
-
-	if (isnan(v)) {
-		snprintf(out, n, "nan");
-		return;
-	}
-	if (isinf(v)) {
-		snprintf(out, n, v < 0 ? "-inf" : "inf");
-		return;
-	}
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(out, n, "%.*g", prec, v);
-		if (strtod(out, NULL) == v)
-			return;
-	}
-}
-
-/* A canonical number: it must be spelled exactly as fmt_double would. */
-static int
-parse_double(const char *p, size_t n, double *v)
-{
-	char buf[64], again[64];
-
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	if (strcmp(buf, "nan") == 0)
-		*v = NAN;
-	else if (strcmp(buf, "inf") == 0 || strcmp(buf, "-inf") == 0)
-		*v = buf[0] == '-' ? -INFINITY : INFINITY;
-	else {
-		char *end;
-		*v = strtod(buf, &end);
-		if (*end != '\0')
-			return -1;
-	}
-	fmt_double(again, sizeof(again), *v);
-	return strcmp(again, buf) == 0 ? 0 : -1;
-}
 
 /* ---- reading fields ---- */
 
@@ -122,7 +75,7 @@ field_u64(const struct dml_stmt *s, const char *name)
 struct dsref {
 	char name[DML_TOKEN_MAX + 1];
 	uint64_t version;
-	unsigned char file[32];
+	unsigned char entry[32];	/* the dataset.publish entry's statement ID */
 };
 
 static void
@@ -140,7 +93,7 @@ dsref_read(const struct dml_field *f, struct dsref *d)
 	num[n] = '\0';
 	d->version = strtoull(num, NULL, 10);
 	dml_field_part(f, 2, &p, &n);
-	dml_id_parse(d->file, p, n);
+	dml_id_parse(d->entry, p, n);
 }
 
 /* ---- the state: models by name ---- */
@@ -169,22 +122,16 @@ dataset_allows(const struct dml_state *st, const struct dsref *d, const char *us
 {
 	const struct dml_dataset_head *h = dml_dataset_find(st, d->name);
 	const struct dml_dataset_version *v;
-	const char *p;
-	size_t n = strlen(use);
 
 	if (h == NULL || d->version == 0 || d->version > h->nversions)
 		return dml_error_fmt(DML_ERR_VERIFY, "dataset '%s@%llu' does not exist", d->name,
 		    (unsigned long long)d->version);
 	v = &h->versions[d->version - 1];
-	if (memcmp(v->file, d->file, 32) != 0)
-		return dml_error_fmt(DML_ERR_VERIFY, "dataset '%s@%llu' has another file ID",
+	if (memcmp(v->id, d->entry, 32) != 0)
+		return dml_error_fmt(DML_ERR_VERIFY, "dataset '%s@%llu' is another entry",
 		    d->name, (unsigned long long)d->version);
-	for (p = v->allow; *p;) {
-		size_t k = strcspn(p, ",");
-		if (k == n && memcmp(p, use, n) == 0)
-			return NULL;
-		p += k + (p[k] == ',');
-	}
+	if (dml_dataset_allows(v, use))
+		return NULL;
 	return dml_error_fmt(DML_ERR_DENIED, "dataset '%s@%llu' does not allow '%s' (its terms "
 	    "allow: %s)", d->name, (unsigned long long)d->version, use, v->allow);
 }
@@ -208,7 +155,7 @@ train_check(const struct dml_state *st, const struct dml_stmt *s)
 	field_str(s, "lambda", lam, sizeof(lam));
 	if ((k = dml_model_kind_parse(kind)) < 0)
 		return dml_error_fmt(DML_ERR_VERIFY, "unknown model kind '%s'", kind);
-	if (parse_double(lam, strlen(lam), &lambda) || !(lambda >= 0) || !isfinite(lambda) ||
+	if (dml_double_parse(lam, strlen(lam), &lambda) || !(lambda >= 0) || !isfinite(lambda) ||
 	    (k == DML_MODEL_OLS && lambda != 0))
 		return dml_error_fmt(DML_ERR_VERIFY, "bad lambda '%s' for a %s model", lam, kind);
 	if (dml_stmt_field(s, "holdout") && dml_stmt_field(s, "validation"))
@@ -353,7 +300,7 @@ spec_from_stmt(const struct dml_stmt *s, struct recipe *r)
 	field_str(s, "kind", buf, sizeof(buf));
 	r->spec.kind = (enum dml_model_kind)dml_model_kind_parse(buf);
 	field_str(s, "lambda", buf, sizeof(buf));
-	if (parse_double(buf, strlen(buf), &r->spec.lambda))
+	if (dml_double_parse(buf, strlen(buf), &r->spec.lambda))
 		return dml_error_fmt(DML_ERR_VERIFY, "field 'lambda': '%s' is not canonical", buf);
 	if ((err = unescape_field(dml_stmt_field(s, "target"), &r->target)))
 		return err;
@@ -386,7 +333,7 @@ spec_from_stmt(const struct dml_stmt *s, struct recipe *r)
 	if ((f = dml_stmt_field(s, "holdout"))) {
 		char num[24];
 		dml_field_part(f, 0, &p, &n);
-		if (parse_double(p, n, &r->spec.holdout) || !(r->spec.holdout > 0) ||
+		if (dml_double_parse(p, n, &r->spec.holdout) || !(r->spec.holdout > 0) ||
 		    !(r->spec.holdout < 1))
 			return dml_error_fmt(DML_ERR_VERIFY, "field 'holdout': bad fraction");
 		dml_field_part(f, 1, &p, &n);
@@ -429,7 +376,7 @@ add_metrics(struct dml_stmt_builder *b, const char *set, const struct dml_eval *
 	}
 	for (i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "%s.%s", set, m[i].name);
-		fmt_double(v, sizeof(v), m[i].value);
+		dml_double_format(v, sizeof(v), m[i].value);
 		if ((err = dml_stmt_builder_addf(b, "metric", "%s %s", key, v)))
 			return err;
 	}
@@ -534,7 +481,7 @@ compare(const struct dml_stmt *s, const struct dml_model *m, const struct dml_tr
 				const char *p;
 				size_t n;
 				dml_field_part(f, 1, &p, &n);
-				if (parse_double(p, n, &want)) {
+				if (dml_double_parse(p, n, &want)) {
 					err = dml_error_fmt(DML_ERR_VERIFY, "metric '%.*s': bad number",
 					    (int)(sp - b.fields[k].value), b.fields[k].value);
 					break;
@@ -581,7 +528,7 @@ open_carried(struct dml_repo *r, const struct dml_tree_item *items, size_t n,
 	snprintf(key, sizeof(key), "%s@%llu", d->name, (unsigned long long)d->version);
 	if ((it = find_item(items, n, key, 1)) == NULL)
 		return dml_error_fmt(DML_ERR_VERIFY, "the entry does not carry dataset '%s'", key);
-	return dml_dataset_open_tree(in, r, &it->oid, d->file);
+	return dml_dataset_open_tree(in, r, &it->oid, d->entry);
 }
 
 /* Read the model file an entry stores. */
@@ -850,7 +797,7 @@ dml_model_train(struct dml_ledger *l, const struct dml_key *k,
 		if ((err = dml_dataset_open(&d, l, seq)))
 			goto done;
 		info = dml_dataset_info(d);
-		dml_id_format(id, info->file);
+		dml_id_format(id, info->stmt->id);
 		err = dml_stmt_builder_addf(&b, i < o->ndatasets ? "dataset" : "validation",
 		    "%s %llu %s", info->name, (unsigned long long)info->version, id);
 		dml_dataset_close(d);
@@ -866,12 +813,12 @@ dml_model_train(struct dml_ledger *l, const struct dml_key *k,
 		nitems++;
 	}
 	if (o->holdout > 0) {
-		fmt_double(num, sizeof(num), o->holdout);
+		dml_double_format(num, sizeof(num), o->holdout);
 		if ((err = dml_stmt_builder_addf(&b, "holdout", "%s %llu", num,
 		    (unsigned long long)o->seed)))
 			goto done;
 	}
-	fmt_double(num, sizeof(num), o->lambda);
+	dml_double_format(num, sizeof(num), o->lambda);
 	if ((err = dml_stmt_builder_add(&b, "lambda", num)))
 		goto done;
 	if (o->drop_missing)
@@ -931,7 +878,7 @@ dml_model_train(struct dml_ledger *l, const struct dml_key *k,
 				break;
 		}
 		if ((err = dml_dataset_open_tree(&in[i], dml_ledger_repo(l), &items[x].oid,
-		    rc.ds[i].file)))
+		    rc.ds[i].entry)))
 			goto done;
 	}
 	if (rc.have_valid) {
@@ -942,7 +889,7 @@ dml_model_train(struct dml_ledger *l, const struct dml_key *k,
 		for (x = 0; x < nitems && strcmp(items[x].name, key) != 0; x++)
 			;
 		if ((err = dml_dataset_open_tree(&valid, dml_ledger_repo(l), &items[x].oid,
-		    rc.valid.file)))
+		    rc.valid.entry)))
 			goto done;
 	}
 	/* refuse what the policy and terms refuse before the long work */

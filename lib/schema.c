@@ -328,6 +328,23 @@ quick_number(const char *p, size_t n, double *x)
 }
 
 int
+dml_value_nonfinite(const char *p, size_t n)
+{
+	char buf[NUMBUF], *end;
+	locale_t old;
+	double v;
+
+	if (n == 0 || n >= NUMBUF)
+		return 0;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	old = uselocale(get_c_locale());
+	v = strtod(buf, &end);
+	uselocale(old);
+	return end == buf + n && !isfinite(v);
+}
+
+int
 dml_value_read(const char *p, size_t n, double *x)
 {
 	int r;

@@ -41,6 +41,12 @@ dml_state_release(struct dml_state *st)
 		free(st->models[i].seqs);
 	}
 	free(st->models);
+	for (i = 0; i < st->nrounds; i++) {
+		free(st->rounds[i].name);
+		free(st->rounds[i].subs);
+	}
+	free(st->rounds);
+	free(st->balances);
 	free(st->name);
 	dml_state_init(st);
 }
@@ -234,7 +240,79 @@ genesis_check(const struct dml_state *st, const struct dml_stmt *s)
 	}
 	if (!author_listed)
 		return dml_error_fmt(DML_ERR_VERIFY, "genesis author is not among its members");
+	/* an initial supply goes to members, once each */
+	i = 0;
+	have_prev = 0;
+	while ((f = dml_stmt_next(s, "supply", &i)) != NULL) {
+		struct dml_pubkey k;
+		const struct dml_field *m;
+		const char *p, *q;
+		size_t n, qn, j = 0;
+		int found = 0;
+		dml_field_part(f, 0, &p, &n);
+		dml_pubkey_parse_id(&k, p, n);
+		while (!found && (m = dml_stmt_next(s, "member", &j)) != NULL) {
+			dml_field_part(m, 0, &q, &qn);
+			found = qn == n && memcmp(q, p, n) == 0;
+		}
+		if (!found || (have_prev && memcmp(k.pk, prev.pk, DML_PUBKEY_LEN) == 0))
+			return dml_error_fmt(DML_ERR_VERIFY, "a genesis supply goes once to a member");
+		prev = k;
+		have_prev = 1;
+	}
 	return NULL;
+}
+
+/* Credit or debit a key's balance (see dml_state_balance). */
+const struct dml_error *
+dml_state_credit(struct dml_state *st, const struct dml_pubkey *k, uint64_t add, uint64_t sub)
+{
+	struct dml_balance *b;
+	size_t lo = 0, hi = st->nbalances;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(st->balances[mid].key.pk, k->pk, DML_PUBKEY_LEN);
+		if (c == 0) {
+			lo = mid;
+			goto found;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if ((b = realloc(st->balances, (st->nbalances + 1) * sizeof(*b))) == NULL)
+		return dml_error_nomem();
+	st->balances = b;
+	memmove(&b[lo + 1], &b[lo], (st->nbalances - lo) * sizeof(*b));
+	memset(&b[lo], 0, sizeof(*b));
+	b[lo].key = *k;
+	st->nbalances++;
+found:
+	b = &st->balances[lo];
+	if (b->amount + add < b->amount || b->amount + add < sub)
+		return dml_error_fmt(DML_ERR_VERIFY, "a balance would leave 0..2^64-1");
+	b->amount = b->amount + add - sub;
+	return NULL;
+}
+
+uint64_t
+dml_state_balance(const struct dml_state *st, const struct dml_pubkey *k)
+{
+	size_t lo = 0, hi = st->nbalances;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(st->balances[mid].key.pk, k->pk, DML_PUBKEY_LEN);
+		if (c == 0)
+			return st->balances[mid].amount;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
 }
 
 static const struct dml_error *
@@ -246,6 +324,22 @@ genesis_apply(struct dml_state *st, const struct dml_stmt *s)
 
 	if ((st->name = strndup(f->value, f->len)) == NULL)
 		return dml_error_nomem();
+	while ((f = dml_stmt_next(s, "supply", &i)) != NULL) {
+		struct dml_pubkey k;
+		const char *p;
+		size_t n;
+		uint64_t v;
+		char num[24];
+		dml_field_part(f, 0, &p, &n);
+		dml_pubkey_parse_id(&k, p, n);
+		dml_field_part(f, 1, &p, &n);
+		memcpy(num, p, n);
+		num[n] = '\0';
+		v = strtoull(num, NULL, 10);
+		if ((err = dml_state_credit(st, &k, v, 0)))
+			return err;
+	}
+	i = 0;
 	while ((f = dml_stmt_next(s, "member", &i)) != NULL) {
 		struct dml_pubkey k;
 		const char *p, *r;
@@ -414,6 +508,7 @@ static const struct dml_field_spec genesis_fields[] = {
 	{ "name", { DML_V_TEXT }, 0 },
 	{ "member", { DML_V_KEY, DML_V_ROLES }, DML_F_REPEATED },
 	{ "allow", { DML_V_TOKEN, DML_V_TOKEN }, DML_F_REPEATED | DML_F_OPTIONAL },
+	{ "supply", { DML_V_KEY, DML_V_UINT }, DML_F_REPEATED | DML_F_OPTIONAL },
 };
 static const struct dml_field_spec key_add_fields[] = {
 	{ "key", { DML_V_KEY }, 0 },

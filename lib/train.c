@@ -665,6 +665,9 @@ discover_row(struct pass *p, uint64_t line, const struct dml_csv_field *f, size_
 		double x, delta;
 
 		if (c->categorical) {
+			if (dml_value_nonfinite(v->p, v->len))
+				return bad_value(p->what, line, c->name, v, "is not a finite number "
+				    "(training refuses NaN and infinite values)");
 			if (!cat_find(c, v->p, v->len, &at)) {
 				if (c->ncats == DML_SCHEMA_DISTINCT_MAX)
 					return dml_error_fmt(DML_ERR_USAGE,
@@ -1412,4 +1415,71 @@ dml_model_evaluate(const struct dml_model *m, const struct dml_source *src, int 
 	evalacc_release(&acc);
 	layout_release(&lp);
 	return err;
+}
+
+/* Rows into memory, for games that evaluate many models on one set. */
+struct rows_acc {
+	double *x, *y;
+	size_t rows, cap, d;
+};
+
+static const struct dml_error *
+keep_row(struct pass *p, uint64_t line, const struct dml_csv_field *f, size_t n, int held)
+{
+	struct rows_acc *a = p->vctx;
+	int skip;
+	const struct dml_error *err;
+
+	(void)n;
+	(void)held;
+	if (a->rows == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 1024;
+		double *nx, *ny;
+		if (cap > DML_SOURCE_ROWS_MAX / a->d)
+			return dml_error_fmt(DML_ERR_USAGE, "%s has more than %zu values: too many to "
+			    "hold in memory", p->what, DML_SOURCE_ROWS_MAX);
+		if ((nx = realloc(a->x, cap * a->d * sizeof(*nx))) == NULL)
+			return dml_error_nomem();
+		a->x = nx;
+		if ((ny = realloc(a->y, cap * sizeof(*ny))) == NULL)
+			return dml_error_nomem();
+		a->y = ny;
+		a->cap = cap;
+	}
+	if ((err = enc_row(p->e, p->what, line, f, a->x + a->rows * a->d, a->y + a->rows, &skip)))
+		return err;
+	if (!skip)
+		a->rows++;
+	return NULL;
+}
+
+const struct dml_error *
+dml_source_rows(const struct dml_model *layout, const struct dml_source *src, int drop_missing,
+    double **x, double **y, size_t *rows)
+{
+	struct layout_pass lp;
+	struct rows_acc a;
+	const struct dml_error *err;
+
+	memset(&a, 0, sizeof(a));
+	*x = *y = NULL;
+	*rows = 0;
+	if ((err = layout_init(&lp, layout, drop_missing)) == NULL) {
+		a.d = lp.e.d;
+		lp.p.vctx = &a;
+		lp.p.row = keep_row;
+		err = run_pass(&lp.p, src, 1);
+	}
+	layout_release(&lp);
+	if (err == NULL && a.rows == 0)
+		err = dml_error_fmt(DML_ERR_USAGE, "%s has no rows", src->what);
+	if (err) {
+		free(a.x);
+		free(a.y);
+		return err;
+	}
+	*x = a.x;
+	*y = a.y;
+	*rows = a.rows;
+	return NULL;
 }

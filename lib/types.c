@@ -9,7 +9,8 @@
 #include "dml/entry.h"
 
 extern const struct dml_entry_type dml_type_genesis, dml_type_key_add, dml_type_key_revoke,
-    dml_type_note, dml_type_dataset_publish, dml_type_model_train;
+    dml_type_note, dml_type_dataset_publish, dml_type_model_train, dml_type_round_open,
+    dml_type_round_aggregate, dml_type_round_close, dml_type_update_submit;
 
 static const struct dml_entry_type *const types[] = {
 	&dml_type_dataset_publish,
@@ -18,6 +19,10 @@ static const struct dml_entry_type *const types[] = {
 	&dml_type_genesis,
 	&dml_type_model_train,
 	&dml_type_note,
+	&dml_type_round_aggregate,
+	&dml_type_round_close,
+	&dml_type_round_open,
+	&dml_type_update_submit,
 };
 
 const struct dml_entry_type *

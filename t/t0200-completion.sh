@@ -153,6 +153,121 @@ test_expect_success 'dataset arguments complete from dmlctl dataset list in the 
 	test_cmp expect actual
 '
 
+test_expect_success 'the verbs of model are the ones dmlctl reports' '
+	helper_words model >expect &&
+	test_grep "^train$" expect &&
+	test_grep "^predict$" expect &&
+	test_complete dmlctl model "" >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a choice completes to the words that -h shows, per verb' '
+	printf "%s\n" logistic ols ridge >expect &&
+	test_complete dmlctl model train --kind "" >actual &&
+	test_cmp expect actual &&
+	echo logistic >expect &&
+	test_complete dmlctl model train --kind=l >actual &&
+	test_cmp expect actual &&
+	printf "%s\n" csv json >expect &&
+	test_complete dmlctl model export --format "" >actual &&
+	test_cmp expect actual &&
+	printf "%s\n" csv tsv >expect &&
+	test_complete dmlctl model predict --format "" >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl model evaluate --format "" >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl model train --name "" >actual &&
+	! test -s actual
+'
+
+test_expect_success 'model arguments complete from dmlctl model list; --dataset and --validation to datasets' '
+	printf "x,y\n1,1\n2,3\n3,2\n" >m.csv &&
+	dmlctl -q -C repo dataset publish -k alice --name tiny "$PWD/m.csv" &&
+	dmlctl -q -C repo model train -k alice --name fit --dataset tiny --target y &&
+	dmlctl -q -C repo model train -k alice --name fit2 --dataset tiny --target y &&
+	printf "%s\n" fit fit2 >expect &&
+	test_complete dmlctl -C repo model show "" >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl -C repo model export --format csv f >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl -C repo model predict -o out.csv "" >actual &&
+	test_cmp expect actual &&
+	echo m.csv >expect &&
+	test_complete dmlctl -C repo model predict fit m. >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl -C repo model evaluate --file m. >actual &&
+	test_cmp expect actual &&
+	printf "%s\n" heart hiv tiny >expect &&
+	test_complete dmlctl -C repo model train --dataset "" >actual &&
+	test_cmp expect actual &&
+	echo tiny >expect &&
+	test_complete dmlctl -C repo model train --dataset heart --validation t >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'the verbs of round and update are the ones dmlctl reports' '
+	helper_words round >expect &&
+	test_grep "^open$" expect &&
+	test_grep "^aggregate$" expect &&
+	test_complete dmlctl round "" >actual &&
+	test_cmp expect actual &&
+	helper_words update >expect &&
+	test_grep "^train$" expect &&
+	test_grep "^submit$" expect &&
+	test_complete dmlctl update "" >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'round open completes --kind and --mode, update train --format, as -h shows them' '
+	printf "%s\n" logistic ols ridge >expect &&
+	test_complete dmlctl round open --kind "" >actual &&
+	test_cmp expect actual &&
+	printf "%s\n" stats weights >expect &&
+	test_complete dmlctl round open --mode "" >actual &&
+	test_cmp expect actual &&
+	printf "%s\n" csv tsv >expect &&
+	test_complete dmlctl update train --format "" >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'round arguments and --round complete from dmlctl round list, open rounds where it matters' '
+	printf "x,y\n1,1\n2,3\n3,2\n" >r.csv &&
+	dmlctl -q -C repo round open -k alice --name done --target y --features x &&
+	dmlctl -q -C repo round open -k alice --name live --target y --features x &&
+	dmlctl -q -C repo round open -k alice --name shut --target y --features x &&
+	dmlctl -q -C repo update train --round done -o "$PWD/u.upd" "$PWD/r.csv" &&
+	dmlctl -q update sign -k alice u.upd &&
+	dmlctl -q -C repo update submit -k alice "$PWD/u.upd" &&
+	dmlctl -q -C repo round aggregate -k alice done &&
+	dmlctl -q -C repo round close -k alice shut &&
+	printf "%s\n" done live shut >expect &&
+	test_complete dmlctl -C repo round status "" >actual &&
+	test_cmp expect actual &&
+	echo live >expect &&
+	test_complete dmlctl -C repo round aggregate -k alice "" >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl -C repo round close "" >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl -C repo update train --round "" >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl -C repo round status live "" >actual &&
+	! test -s actual
+'
+
+test_expect_success '--base-model completes models and aggregated rounds; update files complete as files' '
+	printf "%s\n" done fit fit2 >expect &&
+	test_complete dmlctl -C repo round open --base-model "" >actual &&
+	test_cmp expect actual &&
+	echo u.upd >expect &&
+	test_complete dmlctl update verify u. >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl update submit -k alice u. >actual &&
+	test_cmp expect actual &&
+	echo r.csv >expect &&
+	test_complete dmlctl update train --round live -o new.upd r. >actual &&
+	test_cmp expect actual
+'
+
 test_expect_success 'help completes command names' '
 	echo key >expect &&
 	test_complete dmlctl help ke >actual &&

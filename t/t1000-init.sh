@@ -353,6 +353,7 @@ test_expect_success 'the default name and policy' '
 		echo "allow key.revoke admin" &&
 		echo "allow reward.pay treasurer" &&
 		echo "allow round.aggregate coordinator" &&
+		echo "allow round.close coordinator" &&
 		echo "allow round.open coordinator"
 	} >want &&
 	test_cmp want got

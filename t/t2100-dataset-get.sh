@@ -301,6 +301,97 @@ test_expect_success 'get -h and bad arguments' '
 	test_expect_exit 2 dmlctl -C repo dataset get "Quoted" 2>err
 '
 
+test_expect_success 'DMLCTL_THREADS: one thread or several store and give back the same bytes' '
+	"$PYTHON" - <<-\EOF &&
+	import random
+	r = random.Random(7)
+	open("many.csv", "w").write("a,b,c\n" + "".join("%d,%.6f,%s\n" %
+	    (i, r.random(), r.choice("xyz")) for i in range(60000)))
+	EOF
+	for t in 1 3; do
+		dmlctl -q init -k alice threads$t >/dev/null &&
+		DMLCTL_THREADS=$t dmlctl -C threads$t --json dataset publish --name many \
+			"$PWD/many.csv" >pub$t.json || return 1
+	done &&
+	test "$(json_get pub1.json chunks)" -gt 10 &&
+	test "$(json_get pub1.json new_chunks)" = "$(json_get pub3.json new_chunks)" &&
+	test "$(json_get pub1.json stored)" = "$(json_get pub3.json stored)" &&
+	for t in 1 3; do
+		git -C threads$t ls-tree refs/dml/ledger >tree$t &&
+		grep -v "statement" tree$t >data$t || return 1
+	done &&
+	test_cmp data1 data3 &&
+	for t in 1 2 5; do
+		DMLCTL_THREADS=$t dmlctl -C threads1 dataset get many >got$t &&
+		cmp many.csv got$t &&
+		DMLCTL_THREADS=$t dmlctl -C threads3 dataset verify >out &&
+		echo "ok many@1 (entry #1)" >want &&
+		test_cmp want out || return 1
+	done &&
+	git -C threads1 fsck --strict --no-dangling &&
+	git -C threads3 fsck --strict --no-dangling
+'
+
+test_expect_success 'chunks packed by git gc read back the same' '
+	cp -R threads3 packed &&
+	git -C packed gc -q &&
+	find packed/.git/objects -type f >objects &&
+	! grep "/objects/[0-9a-f][0-9a-f]/" objects &&
+	for t in 1 3; do
+		DMLCTL_THREADS=$t dmlctl -C packed dataset get many >got &&
+		cmp many.csv got || return 1
+	done &&
+	dmlctl -C packed dataset verify >out &&
+	echo "ok many@1 (entry #1)" >want &&
+	test_cmp want out
+'
+
+test_expect_success 'a chunk object damaged in its stored form is named as damaged' '
+	cp -R threads3 stored &&
+	"$PYTHON" - stored >damaged <<-\EOF &&
+	import os, subprocess, sys
+	repo = sys.argv[1]
+	tree = subprocess.run(["git", "-C", repo, "ls-tree", "refs/dml/ledger:chunks"],
+	    stdout=subprocess.PIPE, check=True).stdout.decode().splitlines()
+	oid, name = tree[3].split(" ")[2].split("\t")
+	path = os.path.join(repo, ".git", "objects", oid[:2], oid[2:])
+	data = bytearray(open(path, "rb").read())
+	assert data[:2] == b"\x78\x01", "not written in stored form"
+	data[len(data) // 2] ^= 0x20
+	os.chmod(path, 0o644)
+	open(path, "wb").write(data)
+	print(name)
+	EOF
+	hex=$(cat damaged) &&
+	for t in 1 3; do
+		test_expect_exit 1 env DMLCTL_THREADS=$t dmlctl -C stored dataset get many \
+			-o "$PWD/damaged.csv" 2>err &&
+		test_grep "^error: chunk sha256:$hex is damaged" err &&
+		test ! -e damaged.csv || return 1
+	done &&
+	test_expect_exit 1 dmlctl -C stored dataset verify >out &&
+	test_grep "^FAILED many@1 (entry #1): chunk sha256:$hex is damaged" out &&
+	rm -rf stored
+'
+
+test_expect_success 'DMLCTL_THREADS: anything but a number from 0 to 256 is a usage error' '
+	for v in two -1 257 1x " 2"; do
+		test_expect_exit 2 env DMLCTL_THREADS="$v" dmlctl -C threads1 dataset get many \
+			>out 2>err &&
+		test_grep "DMLCTL_THREADS=.$v. is not a number from 0 to 256" err &&
+		test ! -s out || return 1
+	done &&
+	DMLCTL_THREADS=0 dmlctl -C threads1 dataset get many >got0 &&
+	cmp many.csv got0 &&
+	DMLCTL_THREADS= dmlctl -C threads1 dataset get many >got0 &&
+	cmp many.csv got0 &&
+	test_expect_exit 2 env DMLCTL_THREADS=two dmlctl -C threads1 dataset publish \
+		--name other "$PWD/many.csv" 2>err &&
+	test_grep "DMLCTL_THREADS=.two. is not a number from 0 to 256" err &&
+	dmlctl -C threads1 dataset list >out &&
+	! grep other out
+'
+
 test_expect_success 'the ledger and every dataset verify' '
 	dmlctl -C repo dataset verify >out &&
 	! grep -v "^ok " out &&

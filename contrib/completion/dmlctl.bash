@@ -12,12 +12,18 @@
 #   dmlctl <command> <verb> --dmlctl-completion-helper  the verb's long options
 #
 # and an option takes a value when its line in the -h text shows a
-# placeholder ("-k, --key <key>") or a choice ("--format (csv|tsv)").  So a
-# command, verb or option added to dmlctl completes without touching this
-# file.  Values of -k/--key complete to the names that 'dmlctl key list'
-# prints, dataset arguments to the names that 'dmlctl dataset list' prints
-# (in the repository that -C names, if given), -C and directories to
-# directories, files to files.
+# placeholder ("-k, --key <key>") or a choice ("--format <csv|tsv>").  A
+# value that is a choice completes to the words of the choice, as the -h
+# text shows it, in the usage ("[--kind (ols | ridge | logistic)]") or in
+# the option's line ("--format <csv|tsv>").  So a command, verb, option or
+# choice added to dmlctl completes without touching this file.  Values of
+# -k/--key complete to the names that 'dmlctl key list' prints, dataset
+# arguments and the values of --dataset and --validation to the names that
+# 'dmlctl dataset list' prints, model arguments to those of 'dmlctl model
+# list', round arguments and --round to those of 'dmlctl round list' (only
+# the open rounds where only an open round will do), --base-model to models
+# and aggregated rounds (all in the repository that -C names, if given), -C
+# and directories to directories, files to files.
 
 # Run the dmlctl being completed, quietly.
 _dmlctl_run()
@@ -64,6 +70,43 @@ _dmlctl_dataset_names()
 	done < <(_dmlctl_run "${_dmlctl_global[@]}" dataset list)
 }
 
+# The names of the models in the repository, likewise.
+_dmlctl_model_names()
+{
+	local name rest
+	while read -r name rest; do
+		[[ -n $name ]] && printf '%s\n' "$name"
+	done < <(_dmlctl_run "${_dmlctl_global[@]}" model list)
+}
+
+# The names of the rounds in the repository, as 'dmlctl round list' prints
+# them (the first column), or with a status as $1 only the rounds in that
+# status (the second column: open, aggregated or closed).
+_dmlctl_round_names()
+{
+	local want=${1:-} name status rest
+	while read -r name status rest; do
+		[[ -n $name && ( -z $want || $status == "$want" ) ]] && printf '%s\n' "$name"
+	done < <(_dmlctl_run "${_dmlctl_global[@]}" round list)
+}
+
+# The words of the choice that option $1 takes, from the -h text of
+# "dmlctl [<command> [<verb>]]": "--opt (a | b)" in the usage, else
+# "--opt <a|b>" in the option's line; nothing if it shows no choice.
+_dmlctl_choices()
+{
+	local opt=$1 text re
+	shift
+	text=$(_dmlctl_run "$@" -h)
+	re="(^|[[ ])$opt [(]([^)]*[|][^)]*)[)]"
+	if ! [[ $text =~ $re ]]; then
+		re="(^|[ ,])$opt <([^>]*[|][^>]*)>"
+		[[ $text =~ $re ]] || return 0
+	fi
+	# shellcheck disable=SC2086 # split the choice into its words
+	printf '%s\n' ${BASH_REMATCH[2]//|/ }
+}
+
 # COMPREPLY from a list of words, matched against $cur.
 _dmlctl_words()
 {
@@ -83,14 +126,28 @@ _dmlctl_dirs()
 	mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 }
 
-# Complete the value of option $1 (the word before the value).
+# Complete the value of option $1 (the word before the value) of the
+# command $cmd and verb $verb being completed.
 _dmlctl_value()
 {
+	local choices
 	case $1 in
 	-k | --key) _dmlctl_words "$(_dmlctl_key_names)" ;;
 	-C) _dmlctl_dirs ;;
-	--attach | -o | --output) _dmlctl_files ;;
-	--format) _dmlctl_words "csv tsv" ;;
+	--attach | -o | --output | --file) _dmlctl_files ;;
+	--dataset | --validation) _dmlctl_words "$(_dmlctl_dataset_names)" ;;
+	--round) _dmlctl_words "$(_dmlctl_round_names open)" ;;
+	--base-model)
+		_dmlctl_words "$(_dmlctl_model_names) $(_dmlctl_round_names aggregated)"
+		;;
+	--*)
+		[[ -n $cmd ]] && choices=$(_dmlctl_choices "$1" "$cmd" ${verb:+"$verb"})
+		if [[ -n $choices ]]; then
+			_dmlctl_words "$choices"
+		else
+			COMPREPLY=()
+		fi
+		;;
 	*) COMPREPLY=() ;;
 	esac
 }
@@ -228,6 +285,25 @@ _dmlctl()
 		;;
 	'dataset show' | 'dataset log' | 'dataset get' | 'dataset verify')
 		((${#args[@]} == 0)) && _dmlctl_words "$(_dmlctl_dataset_names)"
+		;;
+	'model show' | 'model evaluate' | 'model export')
+		((${#args[@]} == 0)) && _dmlctl_words "$(_dmlctl_model_names)"
+		;;
+	'model predict')
+		if ((${#args[@]} == 0)); then
+			_dmlctl_words "$(_dmlctl_model_names)"
+		elif ((${#args[@]} == 1)); then
+			_dmlctl_files
+		fi
+		;;
+	'round status')
+		((${#args[@]} == 0)) && _dmlctl_words "$(_dmlctl_round_names)"
+		;;
+	'round aggregate' | 'round close')
+		((${#args[@]} == 0)) && _dmlctl_words "$(_dmlctl_round_names open)"
+		;;
+	'update train' | 'update sign' | 'update verify' | 'update submit')
+		((${#args[@]} == 0)) && _dmlctl_files
 		;;
 	esac
 	return 0

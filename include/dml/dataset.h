@@ -39,6 +39,9 @@
 /* The dataset of this name in the ledger state, or NULL. */
 const struct dml_dataset_head *dml_dataset_find(const struct dml_state *st, const char *name);
 
+/* Do the version's terms allow this use (exactly one of its comma-separated uses)? */
+int dml_dataset_allows(const struct dml_dataset_version *v, const char *use);
+
 struct dml_publish_opts {
 	const char *name;
 	char sep;		/* ',' (csv) or '\t' (tsv) */
@@ -106,11 +109,12 @@ const struct dml_error *dml_dataset_open(struct dml_dataset_in **out, struct dml
 /*
  * The same from a dataset entry's tree, as another entry carries it (a
  * model.train entry stores the tree of each dataset it used, so that its
- * data can be recomputed from the entry alone).  If file is not NULL, the
- * tree's statement must name that file ID.
+ * data can be recomputed from the entry alone).  If entry is not NULL, the
+ * tree's statement must have that ID: the carried copy is then the ledger's
+ * own entry, byte for byte, and so are the manifest and schema it names.
  */
 const struct dml_error *dml_dataset_open_tree(struct dml_dataset_in **out, struct dml_repo *r,
-    const struct dml_oid *tree, const unsigned char file[32]);
+    const struct dml_oid *tree, const unsigned char entry[32]);
 const struct dml_dataset_info *dml_dataset_info(const struct dml_dataset_in *in);
 const struct dml_error *dml_dataset_stream(struct dml_dataset_in *in, dml_bytes_fn fn, void *arg,
     void (*progress)(void *arg, uint64_t done, uint64_t total), void *parg);

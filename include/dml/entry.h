@@ -156,6 +156,15 @@ const struct dml_error *dml_stmt_builder_addf(struct dml_stmt_builder *b, const 
 const struct dml_error *dml_stmt_build(struct dml_stmt **out, const struct dml_stmt_builder *b);
 void dml_stmt_builder_release(struct dml_stmt_builder *b);
 
+/*
+ * Numbers in statements: the shortest "%.<p>g" that reads back to the same
+ * double ("nan", "inf", "-inf" for the others), and its strict inverse,
+ * which accepts only that spelling (0 on success).  Both assume the C
+ * locale's decimal point, which dmlctl never changes.
+ */
+void dml_double_format(char *out, size_t n, double v);
+int dml_double_parse(const char *p, size_t n, double *v);
+
 /* Validate one value part of a kind (used by the parser and by cmd/). */
 int dml_value_valid(enum dml_vkind kind, const char *p, size_t n);
 

@@ -47,6 +47,7 @@ struct dml_rule {
 /* One published version of a dataset. */
 struct dml_dataset_version {
 	uint64_t seq;		/* its entry */
+	unsigned char id[32];	/* its entry's statement ID */
 	unsigned char file[32];	/* file ID: SHA-256 of the bytes */
 	char *allow;		/* permitted uses, comma-separated and sorted */
 	uint64_t price;		/* token units per use */
@@ -70,6 +71,34 @@ struct dml_model_head {
 	unsigned char last[32];	/* statement ID of the newest version */
 };
 
+/* An update submitted to a round (see dml/round.h). */
+struct dml_submission {
+	unsigned char update[32];	/* the update's ID */
+	struct dml_pubkey contributor;	/* its signer, as the entry names it */
+	uint64_t seq;			/* the update.submit entry */
+	const char *reason;		/* a DML_REASON_* judged from the ledger, or NULL */
+};
+
+enum dml_round_status { DML_ROUND_OPEN, DML_ROUND_AGGREGATED, DML_ROUND_CLOSED };
+
+struct dml_round_head {
+	char *name;
+	uint64_t open_seq;
+	unsigned char open_id[32];	/* the round.open statement's ID */
+	enum dml_round_status status;
+	uint64_t end_seq;		/* the round.aggregate or round.close entry */
+	unsigned char end_id[32];	/* its statement ID */
+	struct dml_submission *subs;	/* in submission order */
+	size_t nsubs;
+	uint64_t paid_seq;		/* its reward.pay entry, or 0 */
+};
+
+/* Tokens a key holds: what the ledger gave it minus what it paid. */
+struct dml_balance {
+	struct dml_pubkey key;
+	uint64_t amount;	/* in the smallest token unit */
+};
+
 struct dml_state {
 	int have_genesis;
 	char *name;			/* the ledger's name */
@@ -86,6 +115,10 @@ struct dml_state {
 	size_t ndatasets;
 	struct dml_model_head *models;		/* sorted by name */
 	size_t nmodels;
+	struct dml_round_head *rounds;		/* sorted by name */
+	size_t nrounds;
+	struct dml_balance *balances;		/* sorted by key; only keys ever credited */
+	size_t nbalances;
 };
 
 void dml_state_init(struct dml_state *st);
@@ -101,6 +134,11 @@ void dml_state_roles_format(const struct dml_state *st, uint64_t roles, char *ou
  */
 const struct dml_error *dml_state_authorize(const struct dml_state *st,
     const struct dml_pubkey *author, const char *type);
+/* A key's balance (0 for a key never credited). */
+uint64_t dml_state_balance(const struct dml_state *st, const struct dml_pubkey *k);
+/* balance += add - sub; an error (state unchanged) if it would leave 0..2^64-1. */
+const struct dml_error *dml_state_credit(struct dml_state *st, const struct dml_pubkey *k,
+    uint64_t add, uint64_t sub);
 /* Check without applying: the first half of dml_state_step. */
 const struct dml_error *dml_state_check(const struct dml_state *st, const struct dml_stmt *s);
 /*
@@ -140,6 +178,8 @@ struct dml_genesis {
 	size_t nmembers;
 	const char *const *rules;	/* "type role" lines */
 	size_t nrules;
+	const char *const *supply;	/* "ed25519:<hex> <units>" lines: initial balances */
+	size_t nsupply;
 };
 
 /* The default policy: the founder's roles and the rules it implies. */

@@ -8,7 +8,8 @@
  *				only by the owner of version 1)
  *	model			the model file's ID (stored under objects/)
  *	kind, target, column	kind and columns (names spelled as in a schema)
- *	dataset			"<name> <version> <file ID>" per training dataset
+ *	dataset			"<name> <version> <entry ID>" per training dataset
+ *				(the entry ID binds the file ID, schema and terms)
  *	validation		the same, for a validation dataset, or
  *	holdout			"<fraction> <seed>"
  *	lambda, options		hyperparameters; options among drop-missing,

@@ -125,6 +125,12 @@ enum dml_value_kind {
 	DML_VALUE_STRING
 };
 int dml_value_read(const char *p, size_t n, double *x);
+/*
+ * Does the text read (by strtod, in the C locale) as a number that is not
+ * finite: nan, inf, infinity or an overflow such as 1e999, in any case and
+ * with any sign?  Inference makes such values strings; training refuses them.
+ */
+int dml_value_nonfinite(const char *p, size_t n);
 
 /*
  * A column name as the canonical text spells it (see above: bytes outside

@@ -175,6 +175,15 @@ const struct dml_error *dml_local_stats(const struct dml_model *layout,
 const struct dml_error *dml_local_fit(const struct dml_model *layout,
     const struct dml_source *src, double lambda, unsigned steps, int drop_missing,
     double *beta, uint64_t *n);
+/*
+ * Every row of src encoded for the layout, in memory: x is rows *
+ * dml_model_dim() row-major, y the targets (0/1 for logistic).  For
+ * validation sets that many models are measured on; refused beyond
+ * DML_SOURCE_ROWS_MAX values.  The caller frees *x and *y.
+ */
+#define DML_SOURCE_ROWS_MAX ((size_t)1 << 28)
+const struct dml_error *dml_source_rows(const struct dml_model *layout,
+    const struct dml_source *src, int drop_missing, double **x, double **y, size_t *rows);
 /* The metrics of a model on src. */
 const struct dml_error *dml_model_evaluate(const struct dml_model *m,
     const struct dml_source *src, int drop_missing, struct dml_eval *ev);

@@ -329,12 +329,43 @@ test_round_trip_model_train(void **state)
 	dml_stmt_free(s);
 }
 
+static void
+test_round_trip_rounds(void **state)
+{
+	struct dml_stmt *s;
+
+	(void)state;
+	s = build("round.open", 3, 0x50, 0x60, 1700000000, "pool", "100", "validation",
+	    "v 1 " ID_C, "base", ID_A, "min-updates", "2", "lambda", "0.1", "local-steps", "5",
+	    "select", "2", "byzantine", "1", "beta", "0.2", "options", "intercept,strict",
+	    "column", "x2", "column", "x1", "target", "label", "rule", "multi-krum", "mode",
+	    "weights", "kind", "logistic", "name", "r1", NULL);
+	assert_int_equal(s->nfields, 17);
+	assert_round_trip(s);
+	dml_stmt_free(s);
+	s = build("update.submit", 4, 0x50, 0x60, 1700000000, "samples", "300", "contributor",
+	    KEY_A, "update", ID_B, "round", "r1", NULL);
+	assert_round_trip(s);
+	dml_stmt_free(s);
+	s = build("round.aggregate", 5, 0x50, 0x60, 1700000000, "privacy",
+	    ID_A " 1 0.5 9.25", "rejected", ID_C " not selected by krum", "rejected",
+	    ID_B " bad signature", "accepted", ID_A, "updates", "3", "model", ID_C, "round",
+	    "r1 " ID_B, NULL);
+	assert_int_equal(s->nfields, 7);
+	assert_round_trip(s);
+	dml_stmt_free(s);
+	s = build("round.close", 6, 0x50, 0x60, 1700000000, "round", "r2 " ID_B, NULL);
+	assert_round_trip(s);
+	dml_stmt_free(s);
+}
+
 /* Every type in the table has a round-trip test above. */
 static void
 test_round_trip_covers_every_type(void **state)
 {
 	static const char *const tested[] = { "ledger.genesis", "key.add", "key.revoke", "note",
-		"dataset.publish", "model.train" };
+		"dataset.publish", "model.train", "round.open", "update.submit", "round.aggregate",
+		"round.close" };
 	const struct dml_entry_type *t;
 	size_t i, j, count = 0;
 
@@ -1365,6 +1396,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_key_revoke),
 		cmocka_unit_test(test_round_trip_note),
 		cmocka_unit_test(test_round_trip_model_train),
+		cmocka_unit_test(test_round_trip_rounds),
 		cmocka_unit_test(test_round_trip_dataset_publish),
 		cmocka_unit_test(test_round_trip_covers_every_type),
 		cmocka_unit_test(test_parse_fields),

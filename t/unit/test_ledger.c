@@ -47,6 +47,7 @@ setup(void **state)
 	key_seed(&f->other, 2);
 	dml_pubkey_id(id, &f->founder->pub);
 	snprintf(member, sizeof(member), "%s %s", id, dml_default_founder_roles);
+	memset(&g, 0, sizeof(g));
 	g.name = "unit";
 	g.members = &mp;
 	g.nmembers = 1;
