@@ -128,6 +128,8 @@ int cmd_key(struct ctx *ctx, int argc, char **argv);
 int cmd_ledger(struct ctx *ctx, int argc, char **argv);
 int cmd_model(struct ctx *ctx, int argc, char **argv);
 int cmd_round(struct ctx *ctx, int argc, char **argv);
+int cmd_reward(struct ctx *ctx, int argc, char **argv);
+int cmd_balance(struct ctx *ctx, int argc, char **argv);
 int cmd_update(struct ctx *ctx, int argc, char **argv);
 int cmd_help(struct ctx *ctx, int argc, char **argv);
 int cmd_version(struct ctx *ctx, int argc, char **argv);

@@ -26,12 +26,14 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "balance", cmd_balance, "show the token balances the ledger gives each key" },
 	{ "dataset", cmd_dataset, "publish, fetch and verify datasets with their terms" },
 	{ "help", cmd_help, "show the manual page of a command" },
 	{ "init", cmd_init, "create a repository and its ledger, or adopt a git repository" },
 	{ "key", cmd_key, "generate, import and export keys; add and revoke members" },
 	{ "ledger", cmd_ledger, "show, verify and export the signed ledger" },
 	{ "model", cmd_model, "train linear models on datasets; evaluate, predict, export" },
+	{ "reward", cmd_reward, "compute contribution values and pay token rewards" },
 	{ "round", cmd_round, "open, aggregate and follow federated rounds" },
 	{ "update", cmd_update, "train, sign, verify and submit updates to a round" },
 	{ "version", cmd_version, "print the versions of dmlctl and its libraries" },

@@ -724,13 +724,17 @@ par_loop(void *arg)
 	return NULL;
 }
 
-/* Values of work that pay for starting one more thread (about 50 us of it). */
+/*
+ * Work that pays for starting one more thread: about 50 us of it, counted in
+ * simple vector operations on one value (a read, a TwoSum, a compare-exchange
+ * of a coordinate: roughly 0.3 to 0.5 ns each).
+ */
 #define PAR_MIN_WORK 131072
 
 /*
  * Run fn over `units` units on up to `threads` threads (0: one per core), the
- * calling thread included, each with its own `scratch` bytes; `work` (values
- * touched, roughly) limits the threads to what it can keep busy.  A thread
+ * calling thread included, each with its own `scratch` bytes; `work` (see
+ * PAR_MIN_WORK) limits the threads to what it can keep busy.  A thread
  * that cannot be started is no error: the others do its share.  *stopped is
  * set when a unit asked to stop.
  */
@@ -1158,8 +1162,9 @@ columns(struct column_ctx *c, unsigned threads)
 			c->block = COLUMN_MAX_BLOCK;
 		c->stride = m | 1;
 	}
+	/* A compare-exchange per comparator and coordinate; about 10 per value to select. */
 	err = par_run(net ? network_unit : column_unit, c, (c->d + c->block - 1) / c->block,
-	    threads, column_scratch(c), m * c->d, &stopped);
+	    threads, column_scratch(c), (net ? c->nnet + m : 10 * m) * c->d, &stopped);
 	free(net);
 	c->net = NULL;
 	if (err)

@@ -10,7 +10,7 @@
 
 extern const struct dml_entry_type dml_type_genesis, dml_type_key_add, dml_type_key_revoke,
     dml_type_note, dml_type_dataset_publish, dml_type_model_train, dml_type_round_open,
-    dml_type_round_aggregate, dml_type_round_close, dml_type_update_submit;
+    dml_type_round_aggregate, dml_type_round_close, dml_type_update_submit, dml_type_reward_pay;
 
 static const struct dml_entry_type *const types[] = {
 	&dml_type_dataset_publish,
@@ -19,6 +19,7 @@ static const struct dml_entry_type *const types[] = {
 	&dml_type_genesis,
 	&dml_type_model_train,
 	&dml_type_note,
+	&dml_type_reward_pay,
 	&dml_type_round_aggregate,
 	&dml_type_round_close,
 	&dml_type_round_open,

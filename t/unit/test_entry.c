@@ -359,13 +359,31 @@ test_round_trip_rounds(void **state)
 	dml_stmt_free(s);
 }
 
+static void
+test_round_trip_reward_pay(void **state)
+{
+	struct dml_stmt *s = build("reward.pay", 7, 0x70, 0x80, 1700000000, "pay",
+	    KEY_A " 460 0.40887512", "pay", KEY_B " 540 0.5", "pool", "1000", "samples", "0",
+	    "utility", "mse", "method", "exact", "round", "s1 " ID_A, NULL);
+
+	(void)state;
+	assert_int_equal(s->nfields, 7);
+	assert_round_trip(s);
+	dml_stmt_free(s);
+	/* genesis with an initial supply */
+	s = build("ledger.genesis", 0, 0, 0x10, 1700000000, "supply", KEY_A " 1000000",
+	    "member", KEY_A " admin,treasurer", "name", "g", NULL);
+	assert_round_trip(s);
+	dml_stmt_free(s);
+}
+
 /* Every type in the table has a round-trip test above. */
 static void
 test_round_trip_covers_every_type(void **state)
 {
 	static const char *const tested[] = { "ledger.genesis", "key.add", "key.revoke", "note",
 		"dataset.publish", "model.train", "round.open", "update.submit", "round.aggregate",
-		"round.close" };
+		"round.close", "reward.pay" };
 	const struct dml_entry_type *t;
 	size_t i, j, count = 0;
 
@@ -1397,6 +1415,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_note),
 		cmocka_unit_test(test_round_trip_model_train),
 		cmocka_unit_test(test_round_trip_rounds),
+		cmocka_unit_test(test_round_trip_reward_pay),
 		cmocka_unit_test(test_round_trip_dataset_publish),
 		cmocka_unit_test(test_round_trip_covers_every_type),
 		cmocka_unit_test(test_parse_fields),
