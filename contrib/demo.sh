@@ -15,12 +15,16 @@
 # each on a private file that never leaves it: two rounds of logistic
 # regression, the second going on from the first with the robust rule
 # multi-krum, which rejects the poisoned update of a compromised fourth
-# hospital, and one exact ridge round on sufficient statistics.  Then the
+# hospital, and one exact ridge round on sufficient statistics.  The
+# coordinator, who founded the ledger with a supply of tokens, values each
+# hospital's contribution to the exact round by its Shapley value on Hospital
+# A's published registry and pays the round's pool in proportion.  Then the
 # outsider with no key at all checks everything twice: with 'dmlctl ledger
 # verify', which also trains the model again from the data its entry
-# carries and aggregates every round again from the updates its entry
-# carries, and with stock 'git verify-commit'.  Last, someone rewrites
-# history in a copy, and the verification names the forged entry.
+# carries, aggregates every round again from the updates its entry carries
+# and computes the payout again, and with stock 'git verify-commit'.  Last,
+# someone rewrites history in a copy, and the verification names the forged
+# entry.
 #
 # Everything happens in a new temporary directory, which is kept for you to
 # explore.  No configuration of yours is read or changed: HOME points into
@@ -198,8 +202,8 @@ for h in hospital-a hospital-b; do
 done
 
 step "2. The coordinator founds the ledger"
-say "A bare repository, hub.git, is where the parties meet; any git host would do.  The genesis entry names the coordinator's key, its roles, and the default policy."
-run coordinator dmlctl init --bare --name 'heart-disease study' ../hub.git
+say "A bare repository, hub.git, is where the parties meet; any git host would do.  The genesis entry names the coordinator's key, its roles, the default policy, and the coordinator's initial supply of 1000000 token units, from which it will pay rewards as the ledger's treasurer."
+run coordinator dmlctl init --bare --name 'heart-disease study' --supply 1000000 ../hub.git
 run coordinator dmlctl -C ../hub.git ledger show 0
 
 step "3. The coordinator makes the hospitals members"
@@ -391,9 +395,10 @@ private_patients 44 2000 30 80 0.5 |
 run coordinator dmlctl -C ../hub.git round open --name heart-2 --kind logistic \
 	--base-model heart-1 --local-steps 3 --rule multi-krum --byzantine 1 ||
 	die "round open failed"
-say "At the same time it opens a round for a ridge regression of the blood pressure in mode stats: each hospital sends the sufficient statistics of its rows (X'X, X'y, y'y) instead of coefficients, and their sum gives exactly the model that training on all the rows together would give, in one round."
+say "At the same time it opens a round for a ridge regression of the blood pressure in mode stats: each hospital sends the sufficient statistics of its rows (X'X, X'y, y'y) instead of coefficients, and their sum gives exactly the model that training on all the rows together would give, in one round.  This round also names a validation dataset, Hospital A's published registry (its terms allow 'evaluate'), and a pool of 9000 token units to share among the contributors by what their data are worth on it."
 run coordinator dmlctl -C ../hub.git round open --name blood-pressure-fl --kind ridge \
-	--mode stats --target trestbps --features age,sex,chol --min-updates 3 ||
+	--mode stats --target trestbps --features age,sex,chol --min-updates 3 \
+	--validation heart-registry --pool 9000 ||
 	die "round open failed"
 say "This time the hospitals sign their updates and mail the files to the coordinator, who submits them all: any member may submit a signed update, and it counts as its signer's."
 for h in hospital-a hospital-b hospital-c hospital-d; do
@@ -430,19 +435,38 @@ grep -q "^  accepted " "$out" || die "round heart-2 accepted nothing"
 say "Hospital D's update (sha256:$(printf %.16s "$poisoned")...) is the one rejected, 'not selected by multi-krum'; the model averages the three honest updates."
 run auditor dmlctl round list
 
-step "10. An auditor with no key checks everything"
+step "10. The contributors are paid what their data were worth"
+say "The exact round named a validation dataset and a pool, so its contributors can be rewarded.  Each hospital's value is its Shapley value: the gain in the model's quality when it joins, averaged over every order in which the hospitals could have joined.  The quality of a coalition's model is the share of the base model's error (all zeros here) that it removes on the validation rows; in a stats round every coalition's model is solved again exactly from the sum of its members' statistics, all 2^3 of them.  'reward compute' needs no key and writes nothing:"
+run coordinator dmlctl -C ../hub.git reward compute --round blood-pressure-fl ||
+	die "reward compute failed"
+say "The coordinator holds the role treasurer, which the default policy requires for paying, and the supply.  'reward pay' computes the same values and records a signed reward.pay entry that moves the pool from the coordinator to the contributors: whole token units, split by largest remainder so that they add up to the pool exactly."
+run coordinator dmlctl -C ../hub.git reward pay --round blood-pressure-fl || die "reward pay failed"
+paid=$(awk '$1 ~ /^SHA256:/ { t += $NF } END { print t + 0 }' "$out")
+[ "$paid" -eq 9000 ] || die "the payouts add up to $paid, not to the pool of 9000"
+payout=$(awk '$1 ~ /^SHA256:/ { printf "%s%s", sep, $NF; sep = ", " }' "$out")
+say "Balances are not stored anywhere: every party recomputes them from the entries, as what a key received minus what it paid."
+run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run auditor dmlctl balance
+total=$(awk '{ t += $NF } END { print t + 0 }' "$out")
+[ "$total" -eq 1000000 ] || die "the balances add up to $total, not to the supply of 1000000"
+run coordinator dmlctl -C ../hub.git balance coordinator
+treasury=$(cat "$out")
+[ "$treasury" -eq 991000 ] || die "the coordinator holds $treasury units, not 1000000 - 9000"
+run auditor dmlctl reward list
+
+step "11. An auditor with no key checks everything"
 run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
 run auditor dmlctl ledger log
 run auditor dmlctl ledger verify || die "ledger verify failed on the shared ledger"
 entries=$(sed -n 's/^ledger verified: \([0-9]*\) entries.*/\1/p' "$out")
-say "Besides every signature, link and rule, that trained the model of entry $model_seq again, from the chunks of the dataset that its entry carries, and found the coefficients and metrics it records (within a relative 1e-6, as other BLAS builds round differently).  It also judged every update of the three rounds again and applied each round's rule to the update files that the round's entry carries, and got the recorded verdicts and, byte for byte, the recorded models."
+say "Besides every signature, link and rule, that trained the model of entry $model_seq again, from the chunks of the dataset that its entry carries, and found the coefficients and metrics it records (within a relative 1e-6, as other BLAS builds round differently).  It also judged every update of the three rounds again and applied each round's rule to the update files that the round's entry carries, and got the recorded verdicts and, byte for byte, the recorded models.  Last, it computed the exact round's Shapley values again from the aggregate and the validation dataset that the reward.pay entry carries, found each within 1e-9 of the recorded value, and split the pool again, unit for unit."
 run auditor dmlctl ledger show 3
 say "The attachments are stored in the entry's commit under objects/, named by their SHA-256, which is what sha256sum prints:"
 note_commit=$(entry_commit "$demo/auditor/repo" 3)
 run auditor git ls-tree -r --name-only "$note_commit"
 run auditor sha256sum ../../hospital-a/heart-columns.txt ../../hospital-a/ethics-approval.txt
 
-step "11. The same commits, checked by git alone"
+step "12. The same commits, checked by git alone"
 say "dmlctl writes an allowed-signers file from the ledger's members; git then checks each ledger commit's signature with ssh-keygen.  A revoked key stays valid for what it signed before its revocation."
 run auditor dmlctl ledger allowed-signers
 cp "$out" "$demo/auditor/allowed-signers"
@@ -467,7 +491,7 @@ else
 	say "(skipped: git needs ssh-keygen to check SSH signatures; sudo apt-get install -y openssh-client)"
 fi
 
-step "12. Rewriting history is caught"
+step "13. Rewriting history is caught"
 say "Someone with write access to a copy of the repository, but without Hospital A's key, changes entry 3 from 303 patients to 3030 and rebuilds the commits above it with git plumbing (cat-file, hash-object, mktree, update-ref)."
 cp -R "$demo/hub.git" "$demo/tampered.git"
 mkdir -p "$demo/intruder"
@@ -497,10 +521,11 @@ fi
 elapsed=$(($(date +%s) - started))
 step "Summary"
 item "Five parties with keys, one of them with two; the coordinator's is encrypted (Argon2id, XChaCha20-Poly1305).  The auditor has none."
-item "The shared ledger holds $entries entries: the genesis, five members added, two signed notes with three attached files, one revocation, two versions of a dataset, one trained model, three federated rounds with ten updates.  'dmlctl ledger verify' passed every check of every entry."
+item "The shared ledger holds $entries entries: the genesis, five members added, two signed notes with three attached files, one revocation, two versions of a dataset, one trained model, three federated rounds with ten updates, one payout.  'dmlctl ledger verify' passed every check of every entry."
 item "Hospital A's dataset came back byte for byte (sha256sum equals its file ID); version 2 cost $dedup.  'dmlctl dataset verify' recomputed both versions from their chunks."
 item "The coordinator's ridge model ($model_fit, $model_r2) was trained from the stored chunks under the dataset's terms; the auditor predicted with it, and its 'ledger verify' trained it again and matched."
 item "Three rounds trained models on three hospitals' private files, which never left them; only signed updates did.  In the second, multi-krum rejected the poisoned update of Hospital D ('not selected by multi-krum'), and the model averages the three honest ones (its age coefficient, $heart_age, is near the 0.1 the data were made with).  The stats round fitted ridge exactly, as on the union of the rows."
+item "The stats round's pool of 9000 units went to its three contributors by their exact Shapley values on Hospital A's registry ($payout); the coordinator's balance fell from 1000000 to $treasury, and every party computes the same balances from the entries."
 item "After its revocation, Hospital B's old key was refused (exit status $refused_status) and wrote nothing; its new key took part in the rounds."
 if [ "$git_checked" -gt 0 ]; then
 	item "git verify-commit accepted all $git_checked ledger commits with the exported allowed-signers file, and rejected the forged one."

@@ -52,6 +52,7 @@
 #define HAVE_SSE2 1
 #endif
 
+#include "crypto.h"
 #include "dml/aggregate.h"
 #include "dml/error.h"
 
@@ -1553,83 +1554,35 @@ done:
 }
 
 /* ------------------------------------------------------------------------
- * The generator: ChaCha20 (RFC 8439) keyed by the seed
- *
- * Written out here rather than taken from libsodium so that this file stays
- * free of vendor headers (lib/crypto.c is the one doorway to libsodium); the
- * unit test checks it against randombytes_buf_deterministic byte for byte.
+ * The generator: the ChaCha20 (RFC 8439) stream keyed by the seed, with
+ * libsodium's randombytes_buf_deterministic nonce, so the stream equals
+ * that function's output (the unit test checks it byte for byte); blocks
+ * come one at a time from lib/crypto.c, the one doorway to libsodium.
  */
 
 struct chacha {
-	uint32_t state[16];
+	unsigned char key[DML_DP_SEED_LEN];
+	uint32_t counter;
 	unsigned char block[64];
 	size_t used;		/* bytes of block consumed */
 };
 
-static uint32_t
-load32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint32_t
-rotl32(uint32_t v, int c)
-{
-	return v << c | v >> (32 - c);
-}
-
-#define QUARTER(a, b, c, d) do {					\
-	a += b; d = rotl32(d ^ a, 16);					\
-	c += d; b = rotl32(b ^ c, 12);					\
-	a += b; d = rotl32(d ^ a, 8);					\
-	c += d; b = rotl32(b ^ c, 7);					\
-} while (0)
-
 static void
 chacha_refill(struct chacha *s)
 {
-	uint32_t x[16];
-	int i;
+	/* libsodium's randombytes_buf_deterministic nonce. */
+	static const unsigned char nonce[12] = { 'L', 'i', 'b', 's', 'o', 'd', 'i', 'u', 'm',
+		'D', 'R', 'G' };
 
-	memcpy(x, s->state, sizeof(x));
-	for (i = 0; i < 10; i++) {
-		QUARTER(x[0], x[4], x[8], x[12]);
-		QUARTER(x[1], x[5], x[9], x[13]);
-		QUARTER(x[2], x[6], x[10], x[14]);
-		QUARTER(x[3], x[7], x[11], x[15]);
-		QUARTER(x[0], x[5], x[10], x[15]);
-		QUARTER(x[1], x[6], x[11], x[12]);
-		QUARTER(x[2], x[7], x[8], x[13]);
-		QUARTER(x[3], x[4], x[9], x[14]);
-	}
-	for (i = 0; i < 16; i++) {
-		uint32_t v = x[i] + s->state[i];
-		s->block[4 * i] = (unsigned char)v;
-		s->block[4 * i + 1] = (unsigned char)(v >> 8);
-		s->block[4 * i + 2] = (unsigned char)(v >> 16);
-		s->block[4 * i + 3] = (unsigned char)(v >> 24);
-	}
-	s->state[12]++;		/* the block counter */
+	dml_chacha20_block(s->block, s->key, nonce, s->counter++);
 	s->used = 0;
 }
 
 static void
 chacha_init(struct chacha *s, const unsigned char seed[DML_DP_SEED_LEN])
 {
-	/* libsodium's randombytes_buf_deterministic nonce. */
-	static const unsigned char nonce[12] = { 'L', 'i', 'b', 's', 'o', 'd', 'i', 'u', 'm',
-		'D', 'R', 'G' };
-	int i;
-
-	s->state[0] = 0x61707865;	/* "expand 32-byte k" */
-	s->state[1] = 0x3320646e;
-	s->state[2] = 0x79622d32;
-	s->state[3] = 0x6b206574;
-	for (i = 0; i < 8; i++)
-		s->state[4 + i] = load32(seed + 4 * i);
-	s->state[12] = 0;
-	for (i = 0; i < 3; i++)
-		s->state[13 + i] = load32(nonce + 4 * i);
+	memcpy(s->key, seed, DML_DP_SEED_LEN);
+	s->counter = 0;
 	s->used = sizeof(s->block);
 }
 

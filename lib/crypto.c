@@ -210,3 +210,12 @@ dml_hex_decode(unsigned char *out, size_t n, const char *s, size_t slen)
 			return -1;
 	return sodium_hex2bin(out, n, s, slen, NULL, NULL, NULL) == 0 ? 0 : -1;
 }
+
+void
+dml_chacha20_block(unsigned char out[64], const unsigned char key[32],
+    const unsigned char nonce[12], uint32_t counter)
+{
+	static const unsigned char zero[64];
+
+	crypto_stream_chacha20_ietf_xor_ic(out, zero, 64, nonce, counter, key);
+}

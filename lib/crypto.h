@@ -75,6 +75,9 @@ int dml_aead_decrypt(unsigned char *out, const unsigned char *in, size_t n,
 char *dml_base64_encode(const void *p, size_t n);
 /* Strict decode (padding required, no whitespace): 0 on success, *out malloc'd. */
 int dml_base64_decode(unsigned char **out, size_t *outlen, const char *s, size_t slen);
+/* Block `counter` of the ChaCha20 (RFC 8439) key stream of key and nonce. */
+void dml_chacha20_block(unsigned char out[64], const unsigned char key[32],
+    const unsigned char nonce[12], uint32_t counter);
 /* Lowercase hex; out must hold 2n+1 bytes. */
 void dml_hex_encode(char *out, const void *p, size_t n);
 /* Exactly 2n lowercase hex digits: 0 on success. */

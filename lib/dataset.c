@@ -68,43 +68,17 @@ dml_dataset_find(const struct dml_state *st, const char *name)
 	return bsearch(&key, st->datasets, st->ndatasets, sizeof(key), head_cmp);
 }
 
-static uint64_t
-field_u64(const struct dml_stmt *s, const char *name)
-{
-	uint64_t v = 0;
-
-	dml_field_uint(dml_stmt_field(s, name), &v);
-	return v;
-}
-
-static void
-field_str(const struct dml_stmt *s, const char *name, char *out, size_t n)
-{
-	const struct dml_field *f = dml_stmt_field(s, name);
-
-	if (f == NULL || dml_field_copy(f, out, n) != 0)
-		out[0] = '\0';
-}
-
-static void
-field_id(const struct dml_stmt *s, const char *name, unsigned char id[32])
-{
-	const struct dml_field *f = dml_stmt_field(s, name);
-
-	dml_id_parse(id, f->value, f->len);
-}
-
 static const struct dml_error *
 publish_check(const struct dml_state *st, const struct dml_stmt *s)
 {
 	char name[DML_TOKEN_MAX + 1], fmt[DML_TOKEN_MAX + 1];
 	const struct dml_dataset_head *h;
 	const struct dml_field *prev = dml_stmt_field(s, "previous");
-	uint64_t version = field_u64(s, "version");
+	uint64_t version = dml_stmt_u64(s, "version");
 	unsigned char id[32];
 
-	field_str(s, "name", name, sizeof(name));
-	field_str(s, "format", fmt, sizeof(fmt));
+	dml_stmt_str(s, "name", name, sizeof(name));
+	dml_stmt_str(s, "format", fmt, sizeof(fmt));
 	if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "tsv") != 0)
 		return dml_error_fmt(DML_ERR_VERIFY, "dataset format '%s' is not csv or tsv", fmt);
 	h = dml_dataset_find(st, name);
@@ -145,7 +119,7 @@ publish_apply(struct dml_state *st, const struct dml_stmt *s)
 	const struct dml_field *allow = dml_stmt_field(s, "allow");
 	size_t i;
 
-	field_str(s, "name", name, sizeof(name));
+	dml_stmt_str(s, "name", name, sizeof(name));
 	h = (struct dml_dataset_head *)dml_dataset_find(st, name);
 	if (h == NULL) {
 		struct dml_dataset_head nh, *nd;
@@ -173,8 +147,8 @@ publish_apply(struct dml_state *st, const struct dml_stmt *s)
 		return dml_error_nomem();
 	v->seq = s->seq;
 	memcpy(v->id, s->id, 32);
-	field_id(s, "file", v->file);
-	v->price = field_u64(s, "price");
+	dml_stmt_id(s, "file", 0, v->file);
+	v->price = dml_stmt_u64(s, "price");
 	h->nversions++;
 	memcpy(h->last, s->id, 32);
 	return NULL;
@@ -214,17 +188,6 @@ stored_release(struct stored *st)
 }
 
 static const struct dml_tree_item *
-find_item(const struct dml_tree_item *items, size_t n, const char *name, int is_tree)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (items[i].is_tree == is_tree && strcmp(items[i].name, name) == 0)
-			return &items[i];
-	return NULL;
-}
-
-static const struct dml_tree_item *
 find_chunk(const struct stored *st, const unsigned char id[32])
 {
 	char hex[65];
@@ -249,8 +212,8 @@ static const struct dml_error *
 stored_load(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_item *items,
     size_t n, struct stored *st)
 {
-	const struct dml_tree_item *objs = find_item(items, n, "objects", 1);
-	const struct dml_tree_item *chunks = find_item(items, n, CHUNKS_DIR, 1);
+	const struct dml_tree_item *objs = dml_tree_find(items, n, "objects", 1);
+	const struct dml_tree_item *chunks = dml_tree_find(items, n, CHUNKS_DIR, 1);
 	const struct dml_tree_item *o;
 	struct dml_tree_item *oi = NULL;
 	struct dml_buf text = DML_BUF_INIT;
@@ -265,9 +228,9 @@ stored_load(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_
 		return dml_error_fmt(DML_ERR_VERIFY, "the entry stores no manifest");
 	if ((err = dml_repo_tree_read(r, &objs->oid, &oi, &on)))
 		return err;
-	field_id(s, "manifest", id);
+	dml_stmt_id(s, "manifest", 0, id);
 	dml_hex_encode(hex, id, 32);
-	if ((o = find_item(oi, on, hex, 0)) == NULL) {
+	if ((o = dml_tree_find(oi, on, hex, 0)) == NULL) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "the manifest sha256:%s is not stored", hex);
 		goto done;
 	}
@@ -282,14 +245,14 @@ stored_load(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_
 	}
 	if ((err = dml_manifest_decode(&st->m, (const char *)text.data, text.len)))
 		goto done;
-	field_id(s, "file", id);
-	if (memcmp(id, st->m.file, 32) != 0 || st->m.size != field_u64(s, "size")) {
+	dml_stmt_id(s, "file", 0, id);
+	if (memcmp(id, st->m.file, 32) != 0 || st->m.size != dml_stmt_u64(s, "size")) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "the manifest names another file or size");
 		goto done;
 	}
-	field_id(s, "schema", id);
+	dml_stmt_id(s, "schema", 0, id);
 	dml_hex_encode(hex, id, 32);
-	if ((o = find_item(oi, on, hex, 0)) == NULL) {
+	if ((o = dml_tree_find(oi, on, hex, 0)) == NULL) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "the schema sha256:%s is not stored", hex);
 		goto done;
 	}
@@ -684,7 +647,7 @@ verify_entry(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree
 		return err;
 	if ((err = check_chunk_set(&st)))
 		goto done;
-	field_str(s, "format", fmt, sizeof(fmt));
+	dml_stmt_str(s, "format", fmt, sizeof(fmt));
 	if ((err = dml_csv_new(&rp.csv, strcmp(fmt, "tsv") == 0 ? '\t' : ',', rp.what)) ||
 	    (err = stream_chunks(r, &st, reparse_feed, &rp, NULL, NULL)) ||
 	    (err = dml_csv_finish(rp.csv, record, &rp)))
@@ -701,7 +664,7 @@ verify_entry(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree
 		err = dml_error_fmt(DML_ERR_VERIFY, "the stored schema differs from the data's");
 		goto done;
 	}
-	if (schema->rows != field_u64(s, "rows") || schema->ncols != field_u64(s, "columns"))
+	if (schema->rows != dml_stmt_u64(s, "rows") || schema->ncols != dml_stmt_u64(s, "columns"))
 		err = dml_error_fmt(DML_ERR_VERIFY, "rows or columns differ from the data's");
 done:
 	dml_schema_free(schema);
@@ -839,7 +802,7 @@ dml_dataset_open_tree(struct dml_dataset_in **out, struct dml_repo *r, const str
 	dml_manifest_init(&in->st.m);
 	if ((err = dml_repo_tree_read(r, tree, &items, &n)))
 		goto done;
-	if ((it = find_item(items, n, "statement", 0)) == NULL) {
+	if ((it = dml_tree_find(items, n, "statement", 0)) == NULL) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds no statement");
 		goto done;
 	}
@@ -851,7 +814,7 @@ dml_dataset_open_tree(struct dml_dataset_in **out, struct dml_repo *r, const str
 		    in->info.stmt->type->name);
 		goto done;
 	}
-	field_id(in->info.stmt, "file", id);
+	dml_stmt_id(in->info.stmt, "file", 0, id);
 	if (entry && memcmp(in->info.stmt->id, entry, 32) != 0) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "the dataset tree holds another entry");
 		goto done;
@@ -860,11 +823,11 @@ dml_dataset_open_tree(struct dml_dataset_in **out, struct dml_repo *r, const str
 	    (err = dml_schema_decode(&in->info.schema, (const char *)in->st.schema.data,
 	    in->st.schema.len)))
 		goto done;
-	field_str(in->info.stmt, "name", in->info.name, sizeof(in->info.name));
-	in->info.version = field_u64(in->info.stmt, "version");
+	dml_stmt_str(in->info.stmt, "name", in->info.name, sizeof(in->info.name));
+	in->info.version = dml_stmt_u64(in->info.stmt, "version");
 	memcpy(in->info.file, id, 32);
-	in->info.size = field_u64(in->info.stmt, "size");
-	field_str(in->info.stmt, "format", fmt, sizeof(fmt));
+	in->info.size = dml_stmt_u64(in->info.stmt, "size");
+	dml_stmt_str(in->info.stmt, "format", fmt, sizeof(fmt));
 	in->info.sep = strcmp(fmt, "tsv") == 0 ? '\t' : ',';
 	*out = in;
 	in = NULL;
@@ -1018,7 +981,7 @@ index_load(struct dml_ledger *l, struct chunk_index *x)
 
 			if ((err = dml_ledger_read_tree(l, st->datasets[d].versions[v].seq, &items, &n)))
 				break;
-			if ((c = find_item(items, n, CHUNKS_DIR, 1)) != NULL)
+			if ((c = dml_tree_find(items, n, CHUNKS_DIR, 1)) != NULL)
 				err = dml_repo_tree_read(dml_ledger_repo(l), &c->oid, &chunks, &nc);
 			for (i = 0; i < nc && err == NULL; i++) {
 				unsigned char id[32];

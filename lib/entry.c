@@ -643,3 +643,67 @@ dml_double_parse(const char *p, size_t n, double *v)
 	dml_double_format(again, sizeof(again), *v);
 	return strcmp(again, buf) == 0 ? 0 : -1;
 }
+
+void
+dml_stmt_str(const struct dml_stmt *s, const char *name, char *out, size_t n)
+{
+	const struct dml_field *f = dml_stmt_field(s, name);
+
+	if (f == NULL || dml_field_copy(f, out, n) != 0)
+		out[0] = '\0';
+}
+
+uint64_t
+dml_stmt_u64(const struct dml_stmt *s, const char *name)
+{
+	const struct dml_field *f = dml_stmt_field(s, name);
+	uint64_t v = 0;
+
+	if (f)
+		dml_field_uint(f, &v);
+	return v;
+}
+
+void
+dml_stmt_id(const struct dml_stmt *s, const char *name, unsigned part, unsigned char id[32])
+{
+	const struct dml_field *f = dml_stmt_field(s, name);
+	const char *p;
+	size_t n;
+
+	memset(id, 0, 32);
+	if (f && dml_field_part(f, part, &p, &n) == 0)
+		dml_id_parse(id, p, n);
+}
+
+void
+dml_field_part_str(const struct dml_field *f, unsigned part, char *out, size_t n)
+{
+	const char *p;
+	size_t len;
+
+	out[0] = '\0';
+	if (dml_field_part(f, part, &p, &len) == 0 && len < n) {
+		memcpy(out, p, len);
+		out[len] = '\0';
+	}
+}
+
+int
+dml_stmt_has(const struct dml_stmt *s, const char *name, const char *token)
+{
+	const struct dml_field *f = dml_stmt_field(s, name);
+	const char *p, *end;
+	size_t n = strlen(token);
+
+	if (f == NULL)
+		return 0;
+	for (p = f->value, end = f->value + f->len; p < end;) {
+		const char *c = memchr(p, ',', (size_t)(end - p));
+		size_t k = c ? (size_t)(c - p) : (size_t)(end - p);
+		if (k == n && memcmp(p, token, n) == 0)
+			return 1;
+		p += k + 1;
+	}
+	return 0;
+}

@@ -686,3 +686,60 @@ dml_ledger_allowed_signers(struct dml_ledger *l, struct dml_buf *out)
 	}
 	return err;
 }
+
+const struct dml_tree_item *
+dml_tree_find(const struct dml_tree_item *items, size_t n, const char *name, int is_tree)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (items[i].is_tree == is_tree && strcmp(items[i].name, name) == 0)
+			return &items[i];
+	return NULL;
+}
+
+const struct dml_error *
+dml_entry_object(struct dml_repo *r, const struct dml_tree_item *items, size_t n,
+    const unsigned char id[32], struct dml_buf *out)
+{
+	const struct dml_tree_item *objs = dml_tree_find(items, n, "objects", 1), *it;
+	struct dml_tree_item *oi = NULL;
+	unsigned char got[32];
+	char hex[65];
+	size_t on = 0;
+	const struct dml_error *err;
+
+	dml_hex_encode(hex, id, 32);
+	if (objs == NULL)
+		return dml_error_fmt(DML_ERR_VERIFY, "the entry stores no objects");
+	if ((err = dml_repo_tree_read(r, &objs->oid, &oi, &on)))
+		return err;
+	if ((it = dml_tree_find(oi, on, hex, 0)) == NULL)
+		err = dml_error_fmt(DML_ERR_VERIFY, "object sha256:%s is not stored", hex);
+	else if ((err = dml_repo_blob_read(r, &it->oid, out)) == NULL) {
+		dml_sha256(got, out->data, out->len);
+		if (memcmp(got, id, 32) != 0)
+			err = dml_error_fmt(DML_ERR_VERIFY, "object sha256:%s does not match its digest",
+			    hex);
+	}
+	dml_tree_items_free(oi, on);
+	return err;
+}
+
+const struct dml_error *
+dml_ledger_entry_tree(struct dml_ledger *l, uint64_t seq, struct dml_oid *tree)
+{
+	struct dml_stmt *s;
+	struct dml_oid commit;
+	struct dml_commit_info ci;
+	const struct dml_error *err;
+
+	if ((err = dml_ledger_read(l, seq, &s, &commit)))
+		return err;
+	dml_stmt_free(s);
+	if ((err = dml_repo_commit_read(dml_ledger_repo(l), &commit, &ci)))
+		return err;
+	*tree = ci.tree;
+	dml_commit_info_release(&ci);
+	return NULL;
+}

@@ -50,27 +50,6 @@ static const struct dml_field_spec train_fields[] = {
 
 /* ---- reading fields ---- */
 
-static void
-field_str(const struct dml_stmt *s, const char *name, char *out, size_t n)
-{
-	const struct dml_field *f = dml_stmt_field(s, name);
-
-	out[0] = '\0';
-	if (f)
-		dml_field_copy(f, out, n);
-}
-
-static uint64_t
-field_u64(const struct dml_stmt *s, const char *name)
-{
-	const struct dml_field *f = dml_stmt_field(s, name);
-	uint64_t v = 0;
-
-	if (f)
-		dml_field_uint(f, &v);
-	return v;
-}
-
 /* "name version file" of a dataset or validation field. */
 struct dsref {
 	char name[DML_TOKEN_MAX + 1];
@@ -142,7 +121,7 @@ train_check(const struct dml_state *st, const struct dml_stmt *s)
 	char name[DML_TOKEN_MAX + 1], kind[DML_TOKEN_MAX + 1], lam[DML_TOKEN_MAX + 1];
 	const struct dml_model_head *h;
 	const struct dml_field *f, *prev = dml_stmt_field(s, "previous");
-	uint64_t version = field_u64(s, "version");
+	uint64_t version = dml_stmt_u64(s, "version");
 	unsigned char id[32];
 	struct dsref d;
 	double lambda;
@@ -150,9 +129,9 @@ train_check(const struct dml_state *st, const struct dml_stmt *s)
 	const struct dml_error *err;
 	int k;
 
-	field_str(s, "name", name, sizeof(name));
-	field_str(s, "kind", kind, sizeof(kind));
-	field_str(s, "lambda", lam, sizeof(lam));
+	dml_stmt_str(s, "name", name, sizeof(name));
+	dml_stmt_str(s, "kind", kind, sizeof(kind));
+	dml_stmt_str(s, "lambda", lam, sizeof(lam));
 	if ((k = dml_model_kind_parse(kind)) < 0)
 		return dml_error_fmt(DML_ERR_VERIFY, "unknown model kind '%s'", kind);
 	if (dml_double_parse(lam, strlen(lam), &lambda) || !(lambda >= 0) || !isfinite(lambda) ||
@@ -205,7 +184,7 @@ train_apply(struct dml_state *st, const struct dml_stmt *s)
 	uint64_t *seqs;
 	size_t i;
 
-	field_str(s, "name", name, sizeof(name));
+	dml_stmt_str(s, "name", name, sizeof(name));
 	h = (struct dml_model_head *)dml_model_find(st, name);
 	if (h == NULL) {
 		struct dml_model_head *nm;
@@ -257,22 +236,6 @@ recipe_release(struct recipe *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int
-has_option(const struct dml_stmt *s, const char *opt)
-{
-	char buf[DML_TOKEN_MAX * 4], *p;
-	size_t n = strlen(opt);
-
-	field_str(s, "options", buf, sizeof(buf));
-	for (p = buf; *p;) {
-		size_t k = strcspn(p, ",");
-		if (k == n && memcmp(p, opt, n) == 0)
-			return 1;
-		p += k + (p[k] == ',');
-	}
-	return 0;
-}
-
 static const struct dml_error *
 unescape_field(const struct dml_field *f, char **out)
 {
@@ -297,9 +260,9 @@ spec_from_stmt(const struct dml_stmt *s, struct recipe *r)
 	const struct dml_error *err;
 
 	memset(r, 0, sizeof(*r));
-	field_str(s, "kind", buf, sizeof(buf));
+	dml_stmt_str(s, "kind", buf, sizeof(buf));
 	r->spec.kind = (enum dml_model_kind)dml_model_kind_parse(buf);
-	field_str(s, "lambda", buf, sizeof(buf));
+	dml_stmt_str(s, "lambda", buf, sizeof(buf));
 	if (dml_double_parse(buf, strlen(buf), &r->spec.lambda))
 		return dml_error_fmt(DML_ERR_VERIFY, "field 'lambda': '%s' is not canonical", buf);
 	if ((err = unescape_field(dml_stmt_field(s, "target"), &r->target)))
@@ -341,9 +304,9 @@ spec_from_stmt(const struct dml_stmt *s, struct recipe *r)
 		num[n] = '\0';
 		r->spec.seed = strtoull(num, NULL, 10);
 	}
-	r->spec.intercept = has_option(s, "intercept");
-	r->spec.standardize = has_option(s, "standardize");
-	r->spec.drop_missing = has_option(s, "drop-missing");
+	r->spec.intercept = dml_stmt_has(s, "options", "intercept");
+	r->spec.standardize = dml_stmt_has(s, "options", "standardize");
+	r->spec.drop_missing = dml_stmt_has(s, "options", "drop-missing");
 	return NULL;
 }
 
@@ -448,8 +411,8 @@ compare(const struct dml_stmt *s, const struct dml_model *m, const struct dml_tr
 	if (!close_enough(r->intercept, m->intercept, scale))
 		return dml_error_fmt(DML_ERR_VERIFY, "intercept is %.17g, recomputed %.17g",
 		    m->intercept, r->intercept);
-	if (field_u64(s, "rows") != o->rows || field_u64(s, "dropped") != o->dropped ||
-	    field_u64(s, "held") != o->held || field_u64(s, "features") != r->nfeatures)
+	if (dml_stmt_u64(s, "rows") != o->rows || dml_stmt_u64(s, "dropped") != o->dropped ||
+	    dml_stmt_u64(s, "held") != o->held || dml_stmt_u64(s, "features") != r->nfeatures)
 		return dml_error_fmt(DML_ERR_VERIFY, "row or feature counts differ from the "
 		    "recomputation");
 	/* the metrics, through the same spelling */
@@ -506,17 +469,6 @@ compare(const struct dml_stmt *s, const struct dml_model *m, const struct dml_tr
 	return err;
 }
 
-static const struct dml_tree_item *
-find_item(const struct dml_tree_item *items, size_t n, const char *name, int is_tree)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (items[i].is_tree == is_tree && strcmp(items[i].name, name) == 0)
-			return &items[i];
-	return NULL;
-}
-
 /* Open a dataset the entry carries under datasets/<name>@<version>. */
 static const struct dml_error *
 open_carried(struct dml_repo *r, const struct dml_tree_item *items, size_t n,
@@ -526,7 +478,7 @@ open_carried(struct dml_repo *r, const struct dml_tree_item *items, size_t n,
 	const struct dml_tree_item *it;
 
 	snprintf(key, sizeof(key), "%s@%llu", d->name, (unsigned long long)d->version);
-	if ((it = find_item(items, n, key, 1)) == NULL)
+	if ((it = dml_tree_find(items, n, key, 1)) == NULL)
 		return dml_error_fmt(DML_ERR_VERIFY, "the entry does not carry dataset '%s'", key);
 	return dml_dataset_open_tree(in, r, &it->oid, d->entry);
 }
@@ -536,33 +488,15 @@ static const struct dml_error *
 load_model(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_item *items,
     size_t n, struct dml_model *m)
 {
-	const struct dml_field *f = dml_stmt_field(s, "model");
-	const struct dml_tree_item *objs = find_item(items, n, "objects", 1), *it;
-	struct dml_tree_item *oi = NULL;
 	struct dml_buf blob = DML_BUF_INIT;
-	unsigned char id[32], got[32];
-	char hex[65];
-	size_t on = 0;
+	unsigned char id[32];
 	const struct dml_error *err;
 
 	dml_model_init(m);
-	dml_id_parse(id, f->value, f->len);
-	dml_hex_encode(hex, id, 32);
-	if (objs == NULL)
-		return dml_error_fmt(DML_ERR_VERIFY, "the entry stores no model file");
-	if ((err = dml_repo_tree_read(r, &objs->oid, &oi, &on)))
-		return err;
-	if ((it = find_item(oi, on, hex, 0)) == NULL)
-		err = dml_error_fmt(DML_ERR_VERIFY, "the model file sha256:%s is not stored", hex);
-	else if ((err = dml_repo_blob_read(r, &it->oid, &blob)) == NULL) {
-		dml_sha256(got, blob.data, blob.len);
-		if (memcmp(got, id, 32) != 0)
-			err = dml_error_fmt(DML_ERR_VERIFY, "the model file does not match its digest");
-		else
-			err = dml_model_decode(m, blob.data, blob.len);
-	}
+	dml_stmt_id(s, "model", 0, id);
+	if ((err = dml_entry_object(r, items, n, id, &blob)) == NULL)
+		err = dml_model_decode(m, blob.data, blob.len);
 	dml_buf_release(&blob);
-	dml_tree_items_free(oi, on);
 	return err;
 }
 
@@ -571,7 +505,7 @@ static const struct dml_error *
 train_verify(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_item *items,
     size_t n)
 {
-	const struct dml_tree_item *dsd = find_item(items, n, DATASETS_DIR, 1);
+	const struct dml_tree_item *dsd = dml_tree_find(items, n, DATASETS_DIR, 1);
 	struct dml_tree_item *di = NULL;
 	struct dml_dataset_in **in = NULL, *valid = NULL;
 	struct dml_train_out out;

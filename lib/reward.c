@@ -372,35 +372,6 @@ done:
 
 /* ---- from the ledger ---- */
 
-static const struct dml_error *
-entry_tree(struct dml_ledger *l, uint64_t seq, struct dml_oid *tree)
-{
-	struct dml_stmt *s;
-	struct dml_oid commit;
-	struct dml_commit_info ci;
-	const struct dml_error *err;
-
-	if ((err = dml_ledger_read(l, seq, &s, &commit)))
-		return err;
-	dml_stmt_free(s);
-	if ((err = dml_repo_commit_read(dml_ledger_repo(l), &commit, &ci)))
-		return err;
-	*tree = ci.tree;
-	dml_commit_info_release(&ci);
-	return NULL;
-}
-
-static uint64_t
-field_u64(const struct dml_stmt *s, const char *name)
-{
-	const struct dml_field *f = dml_stmt_field(s, name);
-	uint64_t v = 0;
-
-	if (f)
-		dml_field_uint(f, &v);
-	return v;
-}
-
 /* The round's aggregate tree and its validation dataset, from the ledger. */
 static const struct dml_error *
 ledger_inputs(struct dml_ledger *l, const char *name, struct dml_oid *agg_tree,
@@ -417,9 +388,9 @@ ledger_inputs(struct dml_ledger *l, const char *name, struct dml_oid *agg_tree,
 		return dml_error_fmt(DML_ERR_NOTFOUND, "no round named '%s'", name);
 	if (h->status != DML_ROUND_AGGREGATED)
 		return dml_error_fmt(DML_ERR_USAGE, "round '%s' is not aggregated", name);
-	if ((err = entry_tree(l, h->end_seq, agg_tree)) || (err = dml_round_info(l, name, &ri)))
+	if ((err = dml_ledger_entry_tree(l, h->end_seq, agg_tree)) || (err = dml_round_info(l, name, &ri)))
 		return err;
-	*pool = field_u64(ri.stmt, "pool");
+	*pool = dml_stmt_u64(ri.stmt, "pool");
 	if ((f = dml_stmt_field(ri.stmt, "validation")) != NULL) {
 		const struct dml_dataset_head *dh;
 		char dn[DML_TOKEN_MAX + 1], num[24];
@@ -563,7 +534,7 @@ pay_check(const struct dml_state *st, const struct dml_stmt *s)
 	char name[DML_TOKEN_MAX + 1], key[DML_KEY_ID_LEN + 1];
 	const char *p;
 	unsigned char id[32];
-	uint64_t pool = field_u64(s, "pool"), sum = 0;
+	uint64_t pool = dml_stmt_u64(s, "pool"), sum = 0;
 	size_t n, i, len;
 	const struct dml_error *err;
 
@@ -620,7 +591,7 @@ pay_apply(struct dml_state *st, const struct dml_stmt *s)
 	h = (struct dml_round_head *)dml_round_find(st, name);
 	if ((err = paylines(s, &pl, &n)))
 		return err;
-	err = dml_state_credit(st, &s->author, 0, field_u64(s, "pool"));
+	err = dml_state_credit(st, &s->author, 0, dml_stmt_u64(s, "pool"));
 	for (i = 0; i < n && err == NULL; i++)
 		err = dml_state_credit(st, &pl[i].key, pl[i].tokens, 0);
 	free(pl);
@@ -629,23 +600,12 @@ pay_apply(struct dml_state *st, const struct dml_stmt *s)
 	return err;
 }
 
-static const struct dml_tree_item *
-find_item(const struct dml_tree_item *items, size_t n, const char *name, int is_tree)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (items[i].is_tree == is_tree && strcmp(items[i].name, name) == 0)
-			return &items[i];
-	return NULL;
-}
-
 static const struct dml_error *
 pay_verify(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_item *items,
     size_t n)
 {
-	const struct dml_tree_item *at = find_item(items, n, AGGREGATE_DIR, 1);
-	const struct dml_tree_item *vt = find_item(items, n, VALIDATION_DIR, 1);
+	const struct dml_tree_item *at = dml_tree_find(items, n, AGGREGATE_DIR, 1);
+	const struct dml_tree_item *vt = dml_tree_find(items, n, VALIDATION_DIR, 1);
 	struct dml_round_data rd;
 	struct dml_dataset_in *vin = NULL;
 	struct dml_reward_opts o;
@@ -689,8 +649,8 @@ pay_verify(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_i
 	o.method = m;
 	dml_field_copy(dml_stmt_field(s, "utility"), buf, sizeof(buf));
 	o.utility = buf;
-	o.samples = field_u64(s, "samples");
-	if ((err = compute(r, &at->oid, vin, &o, field_u64(s, "pool"), &got)) ||
+	o.samples = dml_stmt_u64(s, "samples");
+	if ((err = compute(r, &at->oid, vin, &o, dml_stmt_u64(s, "pool"), &got)) ||
 	    (err = paylines(s, &pl, &np)))
 		goto done;
 	if (np != got.n) {
@@ -721,7 +681,7 @@ pay_verify(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_i
 		memcpy(keys + i * DML_PUBKEY_LEN, got.keys[i].pk, DML_PUBKEY_LEN);
 	}
 	/* the split of the recorded values, bit for bit */
-	if ((err = dml_payout_split(field_u64(s, "pool"), w, keys, np, tokens, NULL)))
+	if ((err = dml_payout_split(dml_stmt_u64(s, "pool"), w, keys, np, tokens, NULL)))
 		goto done;
 	for (i = 0; i < got.n; i++) {
 		for (j = 0; memcmp(pl[j].key.pk, got.keys[i].pk, DML_PUBKEY_LEN); j++)

@@ -69,108 +69,6 @@ static const struct dml_field_spec close_fields[] = {
 
 /* ---- small helpers ---- */
 
-static void
-field_str(const struct dml_stmt *s, const char *name, char *out, size_t n)
-{
-	const struct dml_field *f = dml_stmt_field(s, name);
-
-	out[0] = '\0';
-	if (f)
-		dml_field_copy(f, out, n);
-}
-
-static uint64_t
-field_u64(const struct dml_stmt *s, const char *name)
-{
-	const struct dml_field *f = dml_stmt_field(s, name);
-	uint64_t v = 0;
-
-	if (f)
-		dml_field_uint(f, &v);
-	return v;
-}
-
-static void
-field_part_str(const struct dml_field *f, unsigned part, char *out, size_t n)
-{
-	const char *p;
-	size_t len;
-
-	out[0] = '\0';
-	if (dml_field_part(f, part, &p, &len) == 0 && len < n) {
-		memcpy(out, p, len);
-		out[len] = '\0';
-	}
-}
-
-static int
-has_option(const struct dml_stmt *s, const char *opt)
-{
-	char buf[256], *p;
-	size_t n = strlen(opt);
-
-	field_str(s, "options", buf, sizeof(buf));
-	for (p = buf; *p;) {
-		size_t k = strcspn(p, ",");
-		if (k == n && memcmp(p, opt, n) == 0)
-			return 1;
-		p += k + (p[k] == ',');
-	}
-	return 0;
-}
-
-static const struct dml_tree_item *
-find_item(const struct dml_tree_item *items, size_t n, const char *name, int is_tree)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (items[i].is_tree == is_tree && strcmp(items[i].name, name) == 0)
-			return &items[i];
-	return NULL;
-}
-
-/* The object an entry stores under objects/<hex>, checked against its ID. */
-static const struct dml_error *
-read_object(struct dml_repo *r, const struct dml_tree_item *items, size_t n,
-    const unsigned char id[32], struct dml_buf *out)
-{
-	const struct dml_tree_item *objs = find_item(items, n, "objects", 1), *it;
-	struct dml_tree_item *oi = NULL;
-	unsigned char got[32];
-	char hex[65];
-	size_t on = 0;
-	const struct dml_error *err;
-
-	dml_hex_encode(hex, id, 32);
-	if (objs == NULL)
-		return dml_error_fmt(DML_ERR_VERIFY, "the entry stores no objects");
-	if ((err = dml_repo_tree_read(r, &objs->oid, &oi, &on)))
-		return err;
-	if ((it = find_item(oi, on, hex, 0)) == NULL)
-		err = dml_error_fmt(DML_ERR_VERIFY, "object sha256:%s is not stored", hex);
-	else if ((err = dml_repo_blob_read(r, &it->oid, out)) == NULL) {
-		dml_sha256(got, out->data, out->len);
-		if (memcmp(got, id, 32) != 0)
-			err = dml_error_fmt(DML_ERR_VERIFY, "object sha256:%s does not match its digest",
-			    hex);
-	}
-	dml_tree_items_free(oi, on);
-	return err;
-}
-
-static void
-field_id(const struct dml_stmt *s, const char *name, unsigned part, unsigned char id[32])
-{
-	const struct dml_field *f = dml_stmt_field(s, name);
-	const char *p;
-	size_t n;
-
-	memset(id, 0, 32);
-	if (f && dml_field_part(f, part, &p, &n) == 0)
-		dml_id_parse(id, p, n);
-}
-
 /* ---- the state ---- */
 
 const struct dml_round_head *
@@ -205,25 +103,25 @@ open_check(const struct dml_state *st, const struct dml_stmt *s)
 	double x;
 	int mode, kind;
 
-	field_str(s, "name", name, sizeof(name));
+	dml_stmt_str(s, "name", name, sizeof(name));
 	if (dml_round_find(st, name))
 		return dml_error_fmt(DML_ERR_VERIFY, "round '%s' exists already", name);
-	field_str(s, "kind", buf, sizeof(buf));
+	dml_stmt_str(s, "kind", buf, sizeof(buf));
 	if ((kind = dml_model_kind_parse(buf)) < 0)
 		return dml_error_fmt(DML_ERR_VERIFY, "unknown model kind '%s'", buf);
-	field_str(s, "mode", buf, sizeof(buf));
+	dml_stmt_str(s, "mode", buf, sizeof(buf));
 	if ((mode = dml_update_mode_parse(buf)) < 0)
 		return dml_error_fmt(DML_ERR_VERIFY, "unknown mode '%s'", buf);
-	field_str(s, "rule", buf, sizeof(buf));
+	dml_stmt_str(s, "rule", buf, sizeof(buf));
 	if (dml_agg_rule_parse(buf, &rule))
 		return dml_error_fmt(DML_ERR_VERIFY, "unknown rule '%s'", buf);
 	if (mode == DML_UPDATE_STATS && (kind == DML_MODEL_LOGISTIC || strcmp(buf, "fedavg")))
 		return dml_error_fmt(DML_ERR_VERIFY, "stats mode is for ols and ridge with fedavg");
-	field_str(s, "lambda", buf, sizeof(buf));
+	dml_stmt_str(s, "lambda", buf, sizeof(buf));
 	if (dml_double_parse(buf, strlen(buf), &x) || !(x >= 0) || !isfinite(x))
 		return dml_error_fmt(DML_ERR_VERIFY, "bad lambda '%s'", buf);
 	if (dml_stmt_field(s, "beta")) {
-		field_str(s, "beta", buf, sizeof(buf));
+		dml_stmt_str(s, "beta", buf, sizeof(buf));
 		if (dml_double_parse(buf, strlen(buf), &x) || !(x >= 0) || !(x < 0.5))
 			return dml_error_fmt(DML_ERR_VERIFY, "bad beta '%s'", buf);
 	}
@@ -233,10 +131,10 @@ open_check(const struct dml_state *st, const struct dml_stmt *s)
 		char dn[DML_TOKEN_MAX + 1], num[24];
 		unsigned char id[32];
 		uint64_t v;
-		field_part_str(f, 0, dn, sizeof(dn));
-		field_part_str(f, 1, num, sizeof(num));
+		dml_field_part_str(f, 0, dn, sizeof(dn));
+		dml_field_part_str(f, 1, num, sizeof(num));
 		v = strtoull(num, NULL, 10);
-		field_id(s, "validation", 2, id);
+		dml_stmt_id(s, "validation", 2, id);
 		if ((h = dml_dataset_find(st, dn)) == NULL || v == 0 || v > h->nversions ||
 		    memcmp(h->versions[v - 1].id, id, 32) != 0)
 			return dml_error_fmt(DML_ERR_VERIFY, "validation dataset '%s@%s' is not that "
@@ -255,7 +153,7 @@ open_apply(struct dml_state *st, const struct dml_stmt *s)
 	struct dml_round_head *r;
 	size_t i;
 
-	field_str(s, "name", name, sizeof(name));
+	dml_stmt_str(s, "name", name, sizeof(name));
 	if ((r = realloc(st->rounds, (st->nrounds + 1) * sizeof(*r))) == NULL)
 		return dml_error_nomem();
 	st->rounds = r;
@@ -296,10 +194,10 @@ submit_check(const struct dml_state *st, const struct dml_stmt *s)
 	size_t i;
 	const struct dml_error *err;
 
-	field_str(s, "round", name, sizeof(name));
+	dml_stmt_str(s, "round", name, sizeof(name));
 	if ((err = round_is_open(st, name, &r)))
 		return err;
-	field_id(s, "update", 0, id);
+	dml_stmt_id(s, "update", 0, id);
 	for (i = 0; i < r->nsubs; i++)
 		if (memcmp(r->subs[i].update, id, 32) == 0)
 			return dml_error_fmt(DML_ERR_VERIFY, "this update was submitted at entry #%llu",
@@ -323,14 +221,14 @@ submit_verify(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tre
 	unsigned char id[32];
 	const struct dml_error *err;
 
-	field_id(s, "update", 0, id);
+	dml_stmt_id(s, "update", 0, id);
 	dml_pubkey_parse_id(&who, f->value, f->len);
-	if ((err = read_object(r, items, n, id, &file)) == NULL &&
+	if ((err = dml_entry_object(r, items, n, id, &file)) == NULL &&
 	    (err = dml_update_header(&u, file.data, file.len)) == NULL) {
 		if (!u.is_signed || memcmp(u.signer.pk, who.pk, DML_PUBKEY_LEN) != 0)
 			err = dml_error_fmt(DML_ERR_VERIFY, "the update's signer is not the "
 			    "contributor the entry names");
-		else if (u.samples != field_u64(s, "samples"))
+		else if (u.samples != dml_stmt_u64(s, "samples"))
 			err = dml_error_fmt(DML_ERR_VERIFY, "the update's sample count is not the "
 			    "entry's");
 		dml_update_release(&u);
@@ -366,7 +264,7 @@ submit_apply(struct dml_state *st, const struct dml_stmt *s)
 	const struct dml_field *f = dml_stmt_field(s, "contributor");
 	struct dml_pubkey who;
 
-	field_str(s, "round", name, sizeof(name));
+	dml_stmt_str(s, "round", name, sizeof(name));
 	r = (struct dml_round_head *)dml_round_find(st, name);
 	dml_pubkey_parse_id(&who, f->value, f->len);
 	if ((sub = realloc(r->subs, (r->nsubs + 1) * sizeof(*sub))) == NULL)
@@ -374,7 +272,7 @@ submit_apply(struct dml_state *st, const struct dml_stmt *s)
 	r->subs = sub;
 	sub = &r->subs[r->nsubs];
 	memset(sub, 0, sizeof(*sub));
-	field_id(s, "update", 0, sub->update);
+	dml_stmt_id(s, "update", 0, sub->update);
 	sub->contributor = who;
 	sub->seq = s->seq;
 	sub->reason = ledger_reason(st, r, &who);
@@ -401,7 +299,7 @@ verdict(const struct dml_stmt *s, const unsigned char id[32], char *why, size_t 
 		dml_field_part(f, 0, &p, &len);
 		dml_id_parse(x, p, len);
 		if (memcmp(x, id, 32) == 0) {
-			field_part_str(f, 1, why, n);
+			dml_field_part_str(f, 1, why, n);
 			return 0;
 		}
 	}
@@ -418,15 +316,15 @@ aggregate_check(const struct dml_state *st, const struct dml_stmt *s)
 	size_t i, listed;
 	const struct dml_error *err;
 
-	field_part_str(f, 0, name, sizeof(name));
+	dml_field_part_str(f, 0, name, sizeof(name));
 	if ((err = round_is_open(st, name, &r)))
 		return err;
-	field_id(s, "round", 1, id);
+	dml_stmt_id(s, "round", 1, id);
 	if (memcmp(id, r->open_id, 32) != 0)
 		return dml_error_fmt(DML_ERR_VERIFY, "round '%s' was opened by another entry", name);
-	if (field_u64(s, "updates") != r->nsubs)
+	if (dml_stmt_u64(s, "updates") != r->nsubs)
 		return dml_error_fmt(DML_ERR_VERIFY, "round '%s' has %zu updates, the entry says "
-		    "%llu", name, r->nsubs, (unsigned long long)field_u64(s, "updates"));
+		    "%llu", name, r->nsubs, (unsigned long long)dml_stmt_u64(s, "updates"));
 	/* every submission judged once, and the ledger's reasons as the ledger gives them */
 	for (i = 0; i < r->nsubs; i++) {
 		int v = verdict(s, r->subs[i].update, why, sizeof(why));
@@ -459,7 +357,7 @@ end_apply(struct dml_state *st, const struct dml_stmt *s, enum dml_round_status 
 	char name[DML_TOKEN_MAX + 1];
 	struct dml_round_head *r;
 
-	field_part_str(dml_stmt_field(s, "round"), 0, name, sizeof(name));
+	dml_field_part_str(dml_stmt_field(s, "round"), 0, name, sizeof(name));
 	r = (struct dml_round_head *)dml_round_find(st, name);
 	r->status = status;
 	r->end_seq = s->seq;
@@ -481,10 +379,10 @@ close_check(const struct dml_state *st, const struct dml_stmt *s)
 	unsigned char id[32];
 	const struct dml_error *err;
 
-	field_part_str(dml_stmt_field(s, "round"), 0, name, sizeof(name));
+	dml_field_part_str(dml_stmt_field(s, "round"), 0, name, sizeof(name));
 	if ((err = round_is_open(st, name, &r)))
 		return err;
-	field_id(s, "round", 1, id);
+	dml_stmt_id(s, "round", 1, id);
 	if (memcmp(id, r->open_id, 32) != 0)
 		return dml_error_fmt(DML_ERR_VERIFY, "round '%s' was opened by another entry", name);
 	return NULL;
@@ -513,23 +411,23 @@ params_from_stmt(const struct dml_stmt *s, struct params *p)
 	char buf[DML_TOKEN_MAX + 1];
 
 	memset(p, 0, sizeof(*p));
-	field_str(s, "kind", buf, sizeof(buf));
+	dml_stmt_str(s, "kind", buf, sizeof(buf));
 	p->kind = (enum dml_model_kind)dml_model_kind_parse(buf);
-	field_str(s, "mode", buf, sizeof(buf));
+	dml_stmt_str(s, "mode", buf, sizeof(buf));
 	p->mode = (enum dml_update_mode)dml_update_mode_parse(buf);
-	field_str(s, "rule", buf, sizeof(buf));
+	dml_stmt_str(s, "rule", buf, sizeof(buf));
 	dml_agg_rule_parse(buf, &p->rule);
-	field_str(s, "lambda", buf, sizeof(buf));
+	dml_stmt_str(s, "lambda", buf, sizeof(buf));
 	dml_double_parse(buf, strlen(buf), &p->lambda);
 	dml_agg_params_init(&p->ap);
 	if (dml_stmt_field(s, "beta")) {
-		field_str(s, "beta", buf, sizeof(buf));
+		dml_stmt_str(s, "beta", buf, sizeof(buf));
 		dml_double_parse(buf, strlen(buf), &p->ap.beta);
 	}
-	p->ap.f = (unsigned)field_u64(s, "byzantine");
-	p->ap.m = (unsigned)field_u64(s, "select");
-	p->ap.strict = has_option(s, "strict");
-	p->min_updates = (unsigned)field_u64(s, "min-updates");
+	p->ap.f = (unsigned)dml_stmt_u64(s, "byzantine");
+	p->ap.m = (unsigned)dml_stmt_u64(s, "select");
+	p->ap.strict = dml_stmt_has(s, "options", "strict");
+	p->min_updates = (unsigned)dml_stmt_u64(s, "min-updates");
 }
 
 /* ---- judging and combining ---- */
@@ -757,7 +655,7 @@ opened_load(struct dml_repo *r, const struct dml_oid *tree, struct opened *o)
 	dml_model_init(&o->base);
 	if ((err = dml_repo_tree_read(r, tree, &items, &n)))
 		return err;
-	if ((it = find_item(items, n, "statement", 0)) == NULL)
+	if ((it = dml_tree_find(items, n, "statement", 0)) == NULL)
 		err = dml_error_fmt(DML_ERR_VERIFY, "the round tree holds no statement");
 	else if ((err = dml_repo_blob_read(r, &it->oid, &text)) == NULL &&
 	    (err = dml_stmt_parse(&o->stmt, (const char *)text.data, text.len)) == NULL &&
@@ -765,9 +663,9 @@ opened_load(struct dml_repo *r, const struct dml_oid *tree, struct opened *o)
 		err = dml_error_fmt(DML_ERR_VERIFY, "the round tree holds a %s statement",
 		    o->stmt->type->name);
 	if (err == NULL) {
-		field_id(o->stmt, "base", 0, o->base_id);
+		dml_stmt_id(o->stmt, "base", 0, o->base_id);
 		dml_buf_reset(&text);
-		if ((err = read_object(r, items, n, o->base_id, &text)) == NULL)
+		if ((err = dml_entry_object(r, items, n, o->base_id, &text)) == NULL)
 			err = dml_model_decode(&o->base, text.data, text.len);
 	}
 	dml_buf_release(&text);
@@ -775,24 +673,6 @@ opened_load(struct dml_repo *r, const struct dml_oid *tree, struct opened *o)
 	if (err)
 		opened_release(o);
 	return err;
-}
-
-static const struct dml_error *
-entry_tree(struct dml_ledger *l, uint64_t seq, struct dml_oid *tree)
-{
-	struct dml_stmt *s;
-	struct dml_oid commit;
-	struct dml_commit_info ci;
-	const struct dml_error *err;
-
-	if ((err = dml_ledger_read(l, seq, &s, &commit)))
-		return err;
-	dml_stmt_free(s);
-	if ((err = dml_repo_commit_read(dml_ledger_repo(l), &commit, &ci)))
-		return err;
-	*tree = ci.tree;
-	dml_commit_info_release(&ci);
-	return NULL;
 }
 
 /* ---- verification of round.aggregate ---- */
@@ -852,8 +732,8 @@ static const struct dml_error *
 aggregate_verify(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_item *items,
     size_t n)
 {
-	const struct dml_tree_item *rt = find_item(items, n, ROUND_DIR, 1);
-	const struct dml_tree_item *ut = find_item(items, n, UPDATES_DIR, 1);
+	const struct dml_tree_item *rt = dml_tree_find(items, n, ROUND_DIR, 1);
+	const struct dml_tree_item *ut = dml_tree_find(items, n, UPDATES_DIR, 1);
 	struct dml_tree_item *ui = NULL;
 	struct dml_buf *blobs = NULL, mfile = DML_BUF_INIT, stored = DML_BUF_INIT;
 	struct candidate *c = NULL;
@@ -872,16 +752,16 @@ aggregate_verify(struct dml_repo *r, const struct dml_stmt *s, const struct dml_
 		return dml_error_fmt(DML_ERR_VERIFY, "the entry does not carry its round");
 	if ((err = opened_load(r, &rt->oid, &o)))
 		return err;
-	field_id(s, "round", 1, id);
+	dml_stmt_id(s, "round", 1, id);
 	if (memcmp(id, o.stmt->id, 32) != 0) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "the entry carries another round");
 		goto done;
 	}
 	if (ut && (err = dml_repo_tree_read(r, &ut->oid, &ui, &un)))
 		goto done;
-	if (un != field_u64(s, "updates")) {
+	if (un != dml_stmt_u64(s, "updates")) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "the entry carries %zu updates, it says %llu", un,
-		    (unsigned long long)field_u64(s, "updates"));
+		    (unsigned long long)dml_stmt_u64(s, "updates"));
 		goto done;
 	}
 	if ((c = calloc(un ? un : 1, sizeof(*c))) == NULL ||
@@ -927,8 +807,8 @@ aggregate_verify(struct dml_repo *r, const struct dml_stmt *s, const struct dml_
 	if ((err = judge_and_combine(o.stmt, &o.base, o.base_id, c, un, &mfile, &model,
 	    &outside)))
 		goto done;
-	field_id(s, "model", 0, id);
-	if ((err = read_object(r, items, n, id, &stored)))
+	dml_stmt_id(s, "model", 0, id);
+	if ((err = dml_entry_object(r, items, n, id, &stored)))
 		goto done;
 	if (stored.len != mfile.len || memcmp(stored.data, mfile.data, mfile.len) != 0) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "the aggregate recomputed differs from the "
@@ -973,12 +853,12 @@ open_verify(struct dml_repo *r, const struct dml_stmt *s, const struct dml_tree_
 	const struct dml_error *err;
 
 	dml_model_init(&m);
-	field_id(s, "base", 0, id);
+	dml_stmt_id(s, "base", 0, id);
 	params_from_stmt(s, &p);
-	if ((err = read_object(r, items, n, id, &blob)) ||
+	if ((err = dml_entry_object(r, items, n, id, &blob)) ||
 	    (err = dml_model_decode(&m, blob.data, blob.len)))
 		goto done;
-	if (m.kind != p.kind || m.has_intercept != has_option(s, "intercept")) {
+	if (m.kind != p.kind || m.has_intercept != dml_stmt_has(s, "options", "intercept")) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "the base model's kind or intercept differs "
 		    "from the round's");
 		goto done;
@@ -1223,7 +1103,7 @@ dml_round_info(struct dml_ledger *l, const char *name, struct dml_round_info *ri
 	if (h == NULL)
 		return dml_error_fmt(DML_ERR_NOTFOUND, "no round named '%s' (see 'dmlctl round "
 		    "list')", name);
-	if ((err = entry_tree(l, h->open_seq, &tree)) ||
+	if ((err = dml_ledger_entry_tree(l, h->open_seq, &tree)) ||
 	    (err = opened_load(dml_ledger_repo(l), &tree, &o)))
 		return err;
 	ri->stmt = o.stmt;
@@ -1232,7 +1112,7 @@ dml_round_info(struct dml_ledger *l, const char *name, struct dml_round_info *ri
 	params_from_stmt(o.stmt, &p);
 	ri->mode = p.mode;
 	ri->lambda = p.lambda;
-	ri->local_steps = (unsigned)field_u64(o.stmt, "local-steps");
+	ri->local_steps = (unsigned)dml_stmt_u64(o.stmt, "local-steps");
 	return NULL;
 }
 
@@ -1394,7 +1274,7 @@ dml_round_aggregate(struct dml_ledger *l, const struct dml_key *k, const char *n
 		return err;
 	hc = *h;
 	n = hc.nsubs;
-	if ((err = entry_tree(l, hc.open_seq, &rtree)) ||
+	if ((err = dml_ledger_entry_tree(l, hc.open_seq, &rtree)) ||
 	    (err = opened_load(dml_ledger_repo(l), &rtree, &o)))
 		goto done;
 	if ((c = calloc(n ? n : 1, sizeof(*c))) == NULL ||
@@ -1416,11 +1296,11 @@ dml_round_aggregate(struct dml_ledger *l, const struct dml_key *k, const char *n
 		dml_stmt_free(s);
 		if ((err = dml_ledger_read_tree(l, hc.subs[i].seq, &ei, &en)))
 			goto done;
-		objs = find_item(ei, en, "objects", 1);
+		objs = dml_tree_find(ei, en, "objects", 1);
 		dml_hex_encode(hex, hc.subs[i].update, 32);
 		if (objs && (err = dml_repo_tree_read(dml_ledger_repo(l), &objs->oid, &oi, &on)) ==
 		    NULL) {
-			const struct dml_tree_item *it = find_item(oi, on, hex, 0);
+			const struct dml_tree_item *it = dml_tree_find(oi, on, hex, 0);
 			if (it == NULL)
 				err = dml_error_fmt(DML_ERR_VERIFY, "entry #%llu lacks its update",
 				    (unsigned long long)hc.subs[i].seq);
@@ -1522,8 +1402,8 @@ dml_round_model(struct dml_ledger *l, const char *name, struct dml_model *m)
 		    status_name(h->status));
 	if ((err = dml_ledger_read(l, h->end_seq, &s, NULL)) == NULL &&
 	    (err = dml_ledger_read_tree(l, h->end_seq, &items, &n)) == NULL) {
-		field_id(s, "model", 0, id);
-		if ((err = read_object(dml_ledger_repo(l), items, n, id, &blob)) == NULL)
+		dml_stmt_id(s, "model", 0, id);
+		if ((err = dml_entry_object(dml_ledger_repo(l), items, n, id, &blob)) == NULL)
 			err = dml_model_decode(m, blob.data, blob.len);
 	}
 	dml_buf_release(&blob);
@@ -1566,8 +1446,8 @@ dml_round_data_load(struct dml_repo *r, const struct dml_oid *tree, struct dml_r
 	memset(&o, 0, sizeof(o));
 	if ((err = dml_repo_tree_read(r, tree, &items, &n)))
 		return err;
-	if ((it = find_item(items, n, "statement", 0)) == NULL ||
-	    (rt = find_item(items, n, ROUND_DIR, 1)) == NULL) {
+	if ((it = dml_tree_find(items, n, "statement", 0)) == NULL ||
+	    (rt = dml_tree_find(items, n, ROUND_DIR, 1)) == NULL) {
 		err = dml_error_fmt(DML_ERR_VERIFY, "not a round.aggregate entry's tree");
 		goto done;
 	}
@@ -1591,10 +1471,10 @@ dml_round_data_load(struct dml_repo *r, const struct dml_oid *tree, struct dml_r
 	rd->lambda = p.lambda;
 	if ((f = dml_stmt_field(rd->open, "validation")) != NULL) {
 		char num[24];
-		field_part_str(f, 0, rd->vname, sizeof(rd->vname));
-		field_part_str(f, 1, num, sizeof(num));
+		dml_field_part_str(f, 0, rd->vname, sizeof(rd->vname));
+		dml_field_part_str(f, 1, num, sizeof(num));
 		rd->vversion = strtoull(num, NULL, 10);
-		field_id(rd->open, "validation", 2, rd->ventry);
+		dml_stmt_id(rd->open, "validation", 2, rd->ventry);
 		rd->have_validation = 1;
 	}
 	for (k = 0, i = 0; dml_stmt_next(rd->agg, "accepted", &i);)
@@ -1603,7 +1483,7 @@ dml_round_data_load(struct dml_repo *r, const struct dml_oid *tree, struct dml_r
 		err = dml_error_nomem();
 		goto done;
 	}
-	if ((ut = find_item(items, n, UPDATES_DIR, 1)) != NULL &&
+	if ((ut = dml_tree_find(items, n, UPDATES_DIR, 1)) != NULL &&
 	    (err = dml_repo_tree_read(r, &ut->oid, &ui, &un)))
 		goto done;
 	/* the accepted updates, in the statement's order, which is their IDs' */
@@ -1614,7 +1494,7 @@ dml_round_data_load(struct dml_repo *r, const struct dml_oid *tree, struct dml_r
 		const struct dml_tree_item *u;
 		dml_id_parse(id, f->value, f->len);
 		dml_hex_encode(hex, id, 32);
-		if ((u = find_item(ui, un, hex, 0)) == NULL) {
+		if ((u = dml_tree_find(ui, un, hex, 0)) == NULL) {
 			err = dml_error_fmt(DML_ERR_VERIFY, "accepted update sha256:%.16s is not carried",
 			    hex);
 			goto done;

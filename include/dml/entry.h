@@ -126,6 +126,18 @@ int dml_field_part(const struct dml_field *f, unsigned part, const char **p, siz
 /* Value as a number: 0 on success. */
 int dml_field_uint(const struct dml_field *f, uint64_t *v);
 
+/*
+ * Conveniences for fields a statement is known to have (the parser checked
+ * them): a copy of the value ("" when absent or too long), the value as a
+ * number (0 when absent), one part as an ID (zeros when absent), one part
+ * copied, and whether a comma-separated value (options, uses) has a token.
+ */
+void dml_stmt_str(const struct dml_stmt *s, const char *name, char *out, size_t n);
+uint64_t dml_stmt_u64(const struct dml_stmt *s, const char *name);
+void dml_stmt_id(const struct dml_stmt *s, const char *name, unsigned part, unsigned char id[32]);
+void dml_field_part_str(const struct dml_field *f, unsigned part, char *out, size_t n);
+int dml_stmt_has(const struct dml_stmt *s, const char *name, const char *token);
+
 /* "sha256:<hex>" of 32 bytes into out[DML_ID_LEN + 1]. */
 void dml_id_format(char *out, const unsigned char id[32]);
 int dml_id_parse(unsigned char id[32], const char *s, size_t n);

@@ -228,6 +228,16 @@ struct dml_repo *dml_ledger_repo(struct dml_ledger *l);
 const struct dml_error *dml_ledger_read_tree(struct dml_ledger *l, uint64_t seq,
     struct dml_tree_item **items, size_t *n);
 
+/* The tree of entry `seq`'s commit (to carry it in another entry). */
+const struct dml_error *dml_ledger_entry_tree(struct dml_ledger *l, uint64_t seq,
+    struct dml_oid *tree);
+/* The item of that name and kind among an entry tree's items, or NULL. */
+const struct dml_tree_item *dml_tree_find(const struct dml_tree_item *items, size_t n,
+    const char *name, int is_tree);
+/* The object an entry stores under objects/<hex>, checked against its ID. */
+const struct dml_error *dml_entry_object(struct dml_repo *r, const struct dml_tree_item *items,
+    size_t n, const unsigned char id[32], struct dml_buf *out);
+
 /* Read entry `seq` (statement and its commit ID). */
 const struct dml_error *dml_ledger_read(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s,
     struct dml_oid *commit);
