@@ -58,17 +58,19 @@ reward_parse(const struct reward_args *a, struct dml_reward_opts *o)
 	}
 	if (m == DML_SHAPLEY_PERMUTATION && a->permutations == 0 && a->epsilon == NULL)
 		return usage_error("--method permutation needs --permutations or --epsilon");
-	if ((a->permutations || a->epsilon) && m != DML_SHAPLEY_PERMUTATION &&
-	    m != DML_SHAPLEY_BANZHAF)
-		return usage_error("--permutations and --epsilon are for sampled methods");
+	if (a->permutations && m != DML_SHAPLEY_PERMUTATION && m != DML_SHAPLEY_BANZHAF)
+		return usage_error("--permutations is for --method permutation or banzhaf");
+	if (a->epsilon && m != DML_SHAPLEY_PERMUTATION)
+		return usage_error("--epsilon is for --method permutation");
 	if (a->pool_s) {
 		errno = 0;
 		if (a->pool_s[0] < '0' || a->pool_s[0] > '9')
 			return usage_error("--pool '%s': expected a whole number", a->pool_s);
 		o->pool = strtoull(a->pool_s, &end, 10);
-		if (errno || *end)
-			return usage_error("--pool '%s': expected a whole number below 2^64",
-			    a->pool_s);
+		/* what an entry can record (and JSON print): as --supply and round open --pool */
+		if (errno || *end || o->pool > INT64_MAX)
+			return usage_error("--pool '%s': expected a whole number up to %lld",
+			    a->pool_s, (long long)INT64_MAX);
 		o->have_pool = 1;
 	}
 	if (a->threads > 1024)
@@ -115,8 +117,11 @@ print_reward(struct ctx *ctx, const struct dml_reward *r, const struct dml_stmt 
 		json_object_set_new(o, "contributors", arr);
 		return json_print(o);
 	}
-	if (s)
-		printf("recorded the payout as entry #%llu\n", (unsigned long long)s->seq);
+	if (s) {
+		char id[DML_ID_LEN + 1];
+		dml_id_format(id, s->id);
+		printf("recorded the payout as entry #%llu %s\n", (unsigned long long)s->seq, id);
+	}
 	printf("%s values, utility %s: u(empty) %.6g, u(all) %.6g", dml_shapley_method_name(r->method),
 	    r->utility, r->u_empty, r->u_full);
 	if (r->samples)
@@ -215,7 +220,7 @@ reward_list(struct ctx *ctx, int argc, char **argv)
 	struct dml_ledger *l;
 	const struct dml_state *st;
 	const struct dml_error *err;
-	json_t *arr = json_array();
+	json_t *arr;
 	size_t i;
 	int n;
 
@@ -225,6 +230,8 @@ reward_list(struct ctx *ctx, int argc, char **argv)
 		return usage_error("'reward list' takes no arguments");
 	if ((err = ctx_ledger(ctx, &l)))
 		return report(err);
+	/* only now: the returns above would leak it */
+	arr = json_array();
 	st = dml_ledger_state(l);
 	for (i = 0; i < st->nrounds; i++) {
 		const struct dml_round_head *r = &st->rounds[i];

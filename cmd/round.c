@@ -554,7 +554,7 @@ update_train(struct ctx *ctx, int argc, char **argv)
 				fprintf(strcmp(out, "-") == 0 ? stderr : stdout,
 				    "wrote an unsigned %s update (%s) from %llu rows to %s; sign it with "
 				    "'dmlctl update sign %s'\n", dml_update_mode_name(u.mode),
-				    u.mode == DML_UPDATE_STATS ? "sufficient statistics" : "weights",
+				    u.mode == DML_UPDATE_STATS ? "sufficient statistics" : "coefficients",
 				    (unsigned long long)u.samples, out, out);
 		}
 		dml_update_release(&u);

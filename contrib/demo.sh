@@ -439,6 +439,9 @@ step "10. The contributors are paid what their data were worth"
 say "The exact round named a validation dataset and a pool, so its contributors can be rewarded.  Each hospital's value is its Shapley value: the gain in the model's quality when it joins, averaged over every order in which the hospitals could have joined.  The quality of a coalition's model is the share of the base model's error (all zeros here) that it removes on the validation rows; in a stats round every coalition's model is solved again exactly from the sum of its members' statistics, all 2^3 of them.  'reward compute' needs no key and writes nothing:"
 run coordinator dmlctl -C ../hub.git reward compute --round blood-pressure-fl ||
 	die "reward compute failed"
+say "The three hospitals' rows come from one population, and any one of them alone already removes nearly all the error there is to remove, so their values are nearly equal whatever the number of rows each has.  Shares by row count, for comparison, would pay Hospital A the most:"
+run coordinator dmlctl -C ../hub.git reward compute --round blood-pressure-fl --method proportional ||
+	die "reward compute failed"
 say "The coordinator holds the role treasurer, which the default policy requires for paying, and the supply.  'reward pay' computes the same values and records a signed reward.pay entry that moves the pool from the coordinator to the contributors: whole token units, split by largest remainder so that they add up to the pool exactly."
 run coordinator dmlctl -C ../hub.git reward pay --round blood-pressure-fl || die "reward pay failed"
 paid=$(awk '$1 ~ /^SHA256:/ { t += $NF } END { print t + 0 }' "$out")

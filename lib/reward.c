@@ -453,6 +453,13 @@ dml_reward_pay(struct dml_ledger *l, const struct dml_key *k, const struct dml_r
 	h = dml_round_find(dml_ledger_state(l), o->round);
 	if ((err = compute(dml_ledger_repo(l), &agg, vin, o, o->have_pool ? o->pool : pool, out)))
 		goto done;
+	/* a pool is not paid for noise: the round must have improved on its base */
+	if (!(out->u_full - out->u_empty > DML_REWARD_ATOL)) {
+		err = dml_error_fmt(DML_ERR_USAGE, "round '%s' did not improve on its base model on "
+		    "the validation data (u(all) - u(empty) = %.3g): there is nothing to pay for",
+		    o->round, out->u_full - out->u_empty);
+		goto done;
+	}
 	dml_id_format(id, h->end_id);
 	if ((err = dml_stmt_builder_addf(&b, "round", "%s %s", o->round, id)) ||
 	    (err = dml_stmt_builder_add(&b, "method", dml_shapley_method_name(o->method))) ||
@@ -554,25 +561,40 @@ pay_check(const struct dml_state *st, const struct dml_stmt *s)
 	for (i = 0; i < n && err == NULL; i++) {
 		const struct dml_member *m = dml_state_member(st, &pl[i].key);
 		dml_pubkey_id(key, &pl[i].key);
-		if (m == NULL || m->revoked)
+		/* a contributor paid nothing need not be a member any more */
+		if (pl[i].tokens > 0 && (m == NULL || m->revoked))
 			err = dml_error_fmt(DML_ERR_DENIED, "payee '%s' is not a member", key);
 		else if (sum + pl[i].tokens < sum)
 			err = dml_error_fmt(DML_ERR_VERIFY, "the payouts overflow");
 		sum += pl[i].tokens;
 	}
-	free(pl);
-	if (err)
-		return err;
-	if (sum != pool)
-		return dml_error_fmt(DML_ERR_VERIFY, "the payouts sum to %llu, the pool is %llu",
+	if (err == NULL && sum != pool)
+		err = dml_error_fmt(DML_ERR_VERIFY, "the payouts sum to %llu, the pool is %llu",
 		    (unsigned long long)sum, (unsigned long long)pool);
-	if (dml_state_balance(st, &s->author) < pool) {
+	if (err == NULL && dml_state_balance(st, &s->author) < pool) {
 		dml_pubkey_id(key, &s->author);
-		return dml_error_fmt(DML_ERR_DENIED, "'%s' holds %llu tokens, short of the pool of "
+		err = dml_error_fmt(DML_ERR_DENIED, "'%s' holds %llu tokens, short of the pool of "
 		    "%llu", key, (unsigned long long)dml_state_balance(st, &s->author),
 		    (unsigned long long)pool);
 	}
-	return NULL;
+	/*
+	 * pay_apply must not fail once this passed (appending writes the entry
+	 * before applying it): no payee twice (lines are in key order), and no
+	 * balance beyond 2^64 - 1.  The payer is debited first.
+	 */
+	for (i = 0; i < n && err == NULL; i++) {
+		uint64_t have = dml_state_balance(st, &pl[i].key);
+		dml_pubkey_id(key, &pl[i].key);
+		if (memcmp(pl[i].key.pk, s->author.pk, DML_PUBKEY_LEN) == 0)
+			have -= pool;
+		if (i > 0 && memcmp(pl[i].key.pk, pl[i - 1].key.pk, DML_PUBKEY_LEN) == 0)
+			err = dml_error_fmt(DML_ERR_VERIFY, "payee '%s' is listed twice", key);
+		else if (pl[i].tokens > UINT64_MAX - have)
+			err = dml_error_fmt(DML_ERR_VERIFY, "paying '%s' %llu tokens would take its "
+			    "balance past 2^64 - 1", key, (unsigned long long)pl[i].tokens);
+	}
+	free(pl);
+	return err;
 }
 
 static const struct dml_error *

@@ -268,6 +268,74 @@ test_expect_success '--base-model completes models and aggregated rounds; update
 	test_cmp expect actual
 '
 
+test_expect_success 'the verbs of reward are the ones dmlctl reports; balance has none' '
+	helper_words reward >expect &&
+	test_grep "^compute$" expect &&
+	test_grep "^pay$" expect &&
+	test_complete dmlctl reward "" >actual &&
+	test_cmp expect actual &&
+	echo --json >expect &&
+	test_complete dmlctl balance --j >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a choice that an option description lists completes to its words' '
+	printf "%s\n" banzhaf exact loo permutation proportional >expect &&
+	test_complete dmlctl reward compute --method "" >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl reward pay -k alice --method "" >actual &&
+	test_cmp expect actual &&
+	echo permutation >expect &&
+	test_complete dmlctl reward compute --method=pe >actual &&
+	test_cmp expect actual &&
+	printf "%s\n" accuracy log-loss mse >expect &&
+	test_complete dmlctl reward pay --utility "" >actual &&
+	test_cmp expect actual &&
+	printf "%s\n" bulyan fedavg krum median multi-krum trimmed-mean >expect &&
+	test_complete dmlctl round open --rule "" >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl reward compute --pool "" >actual &&
+	! test -s actual &&
+	test_complete dmlctl reward compute --delta "" >actual &&
+	! test -s actual
+'
+
+test_expect_success '--round completes aggregated rounds for reward compute, unpaid ones for reward pay' '
+	dmlctl -q init -k alice --supply 100 paid >/dev/null &&
+	dmlctl -q -C paid dataset publish -k alice --name check --allow evaluate "$PWD/r.csv" &&
+	for r in one three two; do
+		dmlctl -q -C paid round open -k alice --name $r --kind ridge --mode stats \
+			--target y --features x --validation check --pool 10 || return 1
+	done &&
+	for r in one two; do
+		dmlctl -q -C paid update train --round $r -o "$PWD/$r.upd" "$PWD/r.csv" &&
+		dmlctl -q update sign -k alice $r.upd &&
+		dmlctl -q -C paid update submit -k alice "$PWD/$r.upd" &&
+		dmlctl -q -C paid round aggregate -k alice $r || return 1
+	done &&
+	dmlctl -q -C paid reward pay -k alice --round one &&
+	printf "%s\n" one two >expect &&
+	test_complete dmlctl -C paid reward compute --round "" >actual &&
+	test_cmp expect actual &&
+	echo two >expect &&
+	test_complete dmlctl -C paid reward pay -k alice --round "" >actual &&
+	test_cmp expect actual &&
+	echo three >expect &&
+	test_complete dmlctl -C paid update train --round "" >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'balance completes key names, once' '
+	printf "%s\n" alice bob >expect &&
+	test_complete dmlctl balance "" >actual &&
+	test_cmp expect actual &&
+	test_complete dmlctl --json balance a >actual &&
+	echo alice >expect &&
+	test_cmp expect actual &&
+	test_complete dmlctl balance alice "" >actual &&
+	! test -s actual
+'
+
 test_expect_success 'help completes command names' '
 	echo key >expect &&
 	test_complete dmlctl help ke >actual &&

@@ -15,15 +15,20 @@
 # placeholder ("-k, --key <key>") or a choice ("--format <csv|tsv>").  A
 # value that is a choice completes to the words of the choice, as the -h
 # text shows it, in the usage ("[--kind (ols | ridge | logistic)]") or in
-# the option's line ("--format <csv|tsv>").  So a command, verb, option or
-# choice added to dmlctl completes without touching this file.  Values of
-# -k/--key complete to the names that 'dmlctl key list' prints, dataset
+# the option's line ("--format <csv|tsv>"), or else as the option's
+# description lists them, when it is nothing but a list of words, with
+# remarks in parentheses ("--method <method>  exact (default), permutation
+# or loo").  So a command, verb, option or choice added to dmlctl completes
+# without touching this file.  Values of -k/--key and the argument of
+# balance complete to the names that 'dmlctl key list' prints, dataset
 # arguments and the values of --dataset and --validation to the names that
 # 'dmlctl dataset list' prints, model arguments to those of 'dmlctl model
 # list', round arguments and --round to those of 'dmlctl round list' (only
-# the open rounds where only an open round will do), --base-model to models
-# and aggregated rounds (all in the repository that -C names, if given), -C
-# and directories to directories, files to files.
+# the open rounds where only an open round will do, the aggregated ones for
+# reward compute, and for reward pay those that 'dmlctl reward list' does
+# not list as paid yet), --base-model to models and aggregated rounds (all
+# in the repository that -C names, if given), -C and directories to
+# directories, files to files.
 
 # Run the dmlctl being completed, quietly.
 _dmlctl_run()
@@ -90,21 +95,67 @@ _dmlctl_round_names()
 	done < <(_dmlctl_run "${_dmlctl_global[@]}" round list)
 }
 
+# The aggregated rounds that 'dmlctl reward list' does not list as paid.
+_dmlctl_unpaid_rounds()
+{
+	local name rest paid=' '
+	while read -r name rest; do
+		[[ -n $name ]] && paid+="$name "
+	done < <(_dmlctl_run "${_dmlctl_global[@]}" reward list)
+	while read -r name; do
+		[[ $paid == *" $name "* ]] || printf '%s\n' "$name"
+	done < <(_dmlctl_round_names aggregated)
+}
+
 # The words of the choice that option $1 takes, from the -h text of
 # "dmlctl [<command> [<verb>]]": "--opt (a | b)" in the usage, else
-# "--opt <a|b>" in the option's line; nothing if it shows no choice.
+# "--opt <a|b>" in the option's line, else the option's description when,
+# remarks in parentheses left out, it is only words joined by ", " and
+# " or " ("exact (default), permutation or loo"); nothing if it shows no
+# choice.
 _dmlctl_choices()
 {
-	local opt=$1 text re
+	local opt=$1 text re line left name desc='' found=0
 	shift
 	text=$(_dmlctl_run "$@" -h)
 	re="(^|[[ ])$opt [(]([^)]*[|][^)]*)[)]"
 	if ! [[ $text =~ $re ]]; then
 		re="(^|[ ,])$opt <([^>]*[|][^>]*)>"
-		[[ $text =~ $re ]] || return 0
+		[[ $text =~ $re ]] || text=''
 	fi
-	# shellcheck disable=SC2086 # split the choice into its words
-	printf '%s\n' ${BASH_REMATCH[2]//|/ }
+	if [[ -n $text ]]; then
+		# shellcheck disable=SC2086 # split the choice into its words
+		printf '%s\n' ${BASH_REMATCH[2]//|/ }
+		return 0
+	fi
+	# The description: after the option on its line, or on the next one.
+	while IFS= read -r line; do
+		line=${line#"${line%%[![:space:]]*}"}
+		if ((found)); then
+			desc=$line
+			break
+		fi
+		[[ $line == -* ]] || continue
+		left=${line%%  *}
+		for name in ${left%%['<(']*}; do
+			[[ ${name%,} == "$opt" ]] && found=1
+		done
+		if ((found)) && [[ $line != "$left" ]]; then
+			desc=${line#"$left"}
+			desc=${desc#"${desc%%[![:space:]]*}"}
+			break
+		fi
+	done < <(_dmlctl_run "$@" -h)
+	re=' *[(][^()]*[)]'
+	while [[ $desc =~ $re ]]; do
+		desc=${desc/"${BASH_REMATCH[0]}"/}
+	done
+	re='^[a-z0-9][a-z0-9.-]*((, | or |, or )[a-z0-9][a-z0-9.-]*)+$'
+	[[ $desc =~ $re ]] || return 0
+	desc=${desc//, or / }
+	desc=${desc//, / }
+	# shellcheck disable=SC2086 # split the list into its words
+	printf '%s\n' ${desc// or / }
 }
 
 # COMPREPLY from a list of words, matched against $cur.
@@ -136,7 +187,13 @@ _dmlctl_value()
 	-C) _dmlctl_dirs ;;
 	--attach | -o | --output | --file) _dmlctl_files ;;
 	--dataset | --validation) _dmlctl_words "$(_dmlctl_dataset_names)" ;;
-	--round) _dmlctl_words "$(_dmlctl_round_names open)" ;;
+	--round)
+		case $cmd${verb:+ $verb} in
+		'reward compute') _dmlctl_words "$(_dmlctl_round_names aggregated)" ;;
+		'reward pay') _dmlctl_words "$(_dmlctl_unpaid_rounds)" ;;
+		*) _dmlctl_words "$(_dmlctl_round_names open)" ;;
+		esac
+		;;
 	--base-model)
 		_dmlctl_words "$(_dmlctl_model_names) $(_dmlctl_round_names aggregated)"
 		;;
@@ -269,7 +326,7 @@ _dmlctl()
 	init)
 		((${#args[@]} == 0)) && _dmlctl_dirs
 		;;
-	'key show' | 'key export' | 'key revoke')
+	'key show' | 'key export' | 'key revoke' | balance)
 		((${#args[@]} == 0)) && _dmlctl_words "$(_dmlctl_key_names)"
 		;;
 	'key add')
