@@ -269,6 +269,7 @@ dml_state_credit(struct dml_state *st, const struct dml_pubkey *k, uint64_t add,
 {
 	struct dml_balance *b;
 	size_t lo = 0, hi = st->nbalances;
+	unsigned __int128 v;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -282,6 +283,9 @@ dml_state_credit(struct dml_state *st, const struct dml_pubkey *k, uint64_t add,
 		else
 			hi = mid;
 	}
+	/* a new key starts at 0: refuse before adding it, so a refusal changes nothing */
+	if (add < sub)
+		goto out_of_range;
 	if ((b = realloc(st->balances, (st->nbalances + 1) * sizeof(*b))) == NULL)
 		return dml_error_nomem();
 	st->balances = b;
@@ -291,10 +295,14 @@ dml_state_credit(struct dml_state *st, const struct dml_pubkey *k, uint64_t add,
 	st->nbalances++;
 found:
 	b = &st->balances[lo];
-	if (b->amount + add < b->amount || b->amount + add < sub)
-		return dml_error_fmt(DML_ERR_VERIFY, "a balance would leave 0..2^64-1");
-	b->amount = b->amount + add - sub;
+	/* the result must fit, whatever the intermediate sum */
+	v = (unsigned __int128)b->amount + add;
+	if (v < sub || v - sub > UINT64_MAX)
+		goto out_of_range;
+	b->amount = (uint64_t)(v - sub);
 	return NULL;
+out_of_range:
+	return dml_error_fmt(DML_ERR_VERIFY, "a balance would leave 0..2^64-1");
 }
 
 uint64_t
