@@ -75,6 +75,8 @@ int run_verb(struct ctx *ctx, const char *noun, const struct verb *verbs, int ar
 
 /* Roles as a statement wants them: sorted, without repeats.  NULL if invalid. */
 const char *normalize_roles(const char *in, char *out, size_t n);
+/* "a,b,c" into a list whose strings point into a copy kept in *buf: 0, or -1 out of memory. */
+int split_commas(const char *s, char **buf, const char ***v, size_t *n);
 
 /* Print "error: <msg>" and return the exit status the error stands for. */
 int report(const struct dml_error *err);

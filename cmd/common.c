@@ -505,3 +505,23 @@ write_output(const char *out, const struct dml_error *(*writer)(void *arg, int f
 		unlink(tmp);
 	return err;
 }
+
+/* Split "a,b,c" into a list (the strings point into a copy kept in *buf). */
+int
+split_commas(const char *s, char **buf, const char ***v, size_t *n)
+{
+	char *p;
+	size_t cap = 1;
+
+	*n = 0;
+	if ((*buf = strdup(s)) == NULL)
+		return -1;
+	for (p = *buf; *p; p++)
+		cap += *p == ',';
+	if ((*v = calloc(cap, sizeof(**v))) == NULL)
+		return -1;
+	for (p = strtok(*buf, ","); p; p = strtok(NULL, ","))
+		(*v)[(*n)++] = p;
+	return 0;
+}
+

@@ -50,25 +50,6 @@ resolve_model(struct dml_ledger *l, const char *spec, uint64_t *seq, uint64_t *v
 	return NULL;
 }
 
-/* Split "a,b,c" into a list (the strings point into a copy kept in *buf). */
-static int
-split_list(const char *s, char **buf, const char ***v, size_t *n)
-{
-	char *p;
-	size_t cap = 1;
-
-	*n = 0;
-	if ((*buf = strdup(s)) == NULL)
-		return -1;
-	for (p = *buf; *p; p++)
-		cap += *p == ',';
-	if ((*v = calloc(cap, sizeof(**v))) == NULL)
-		return -1;
-	for (p = strtok(*buf, ","); p; p = strtok(NULL, ","))
-		(*v)[(*n)++] = p;
-	return 0;
-}
-
 static void
 train_progress(void *arg, uint64_t done, uint64_t total)
 {
@@ -207,8 +188,8 @@ model_train(struct ctx *ctx, int argc, char **argv)
 			goto done;
 		}
 	}
-	if ((features && split_list(features, &fbuf, &fv, &nf)) ||
-	    (exclude && split_list(exclude, &xbuf, &xv, &nx))) {
+	if ((features && split_commas(features, &fbuf, &fv, &nf)) ||
+	    (exclude && split_commas(exclude, &xbuf, &xv, &nx))) {
 		err = dml_error_nomem();
 		goto done;
 	}

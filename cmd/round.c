@@ -14,25 +14,6 @@
 #include "dml/modelentry.h"
 #include "dml/round.h"
 
-/* "a,b,c" to a list pointing into a copy kept in *buf. */
-static int
-split_commas(const char *s, char **buf, const char ***v, size_t *n)
-{
-	char *p;
-	size_t cap = 1;
-
-	*n = 0;
-	if ((*buf = strdup(s)) == NULL)
-		return -1;
-	for (p = *buf; *p; p++)
-		cap += *p == ',';
-	if ((*v = calloc(cap, sizeof(**v))) == NULL)
-		return -1;
-	for (p = strtok(*buf, ","); p; p = strtok(NULL, ","))
-		(*v)[(*n)++] = p;
-	return 0;
-}
-
 /* A base model: a trained model name[@v], or an aggregated round's model. */
 static const struct dml_error *
 load_base(struct dml_ledger *l, const char *spec, struct dml_model *m)
