@@ -306,10 +306,11 @@ thread_count(unsigned asked, unsigned *out)
  * Reading a dataset back.  Each chunk is read, decompressed and checked
  * against its SHA-256 into a slot of a ring; the calling thread hands the
  * slots' bytes to the callback strictly in file order and hashes the whole
- * file.  With more than one thread, workers do the per-chunk work in
- * parallel, each taking the next chunk in file order, at most `window`
- * chunks ahead of the one being delivered: memory is `window` chunks,
- * plain and compressed, whatever the file size.  Errors are kept in the
+ * file.  With n threads, n - 1 workers and the calling thread (whenever
+ * it would otherwise wait) do the per-chunk work in parallel, each taking
+ * the next chunk in file order, at most `window` chunks ahead of the one
+ * being delivered: memory is `window` chunks, plain and compressed,
+ * whatever the file size.  Errors are kept in the
  * slot of the chunk they concern and reported when delivery reaches it, so
  * the first bad chunk in file order is named whatever the timing, and
  * nothing after it reaches the callback.
@@ -411,34 +412,51 @@ again:
 	return NULL;
 }
 
+/* May a chunk be taken now?  With rd->mu held. */
+static int
+can_take(const struct reader *rd)
+{
+	return !rd->stop && rd->next < rd->st->m.nchunks &&
+	    rd->next < rd->delivered + rd->window;
+}
+
+/*
+ * Take the next chunk and load it into its slot; rd->mu is held on entry
+ * and on return, and released while the chunk loads.
+ */
+static void
+take_chunk(struct rworker *w)
+{
+	struct reader *rd = w->rd;
+	size_t idx = rd->next++;
+	struct rslot *s = &rd->slots[idx % rd->window];
+	const struct dml_error *err;
+
+	pthread_mutex_unlock(&rd->mu);
+	err = load_chunk(w, idx, s);
+	pthread_mutex_lock(&rd->mu);
+	if (err)
+		dml_error_keep(&s->err, err);
+	else
+		s->err.code = DML_ERR_OK;
+	s->idx = idx;
+	s->ready = 1;
+	pthread_cond_broadcast(&rd->ready);
+}
+
 static void *
 reader_main(void *arg)
 {
 	struct rworker *w = arg;
 	struct reader *rd = w->rd;
-	const struct dml_error *err;
-	struct rslot *s;
-	size_t idx;
 
 	pthread_mutex_lock(&rd->mu);
 	for (;;) {
-		while (!rd->stop && rd->next < rd->st->m.nchunks &&
-		    rd->next >= rd->delivered + rd->window)
+		while (!rd->stop && rd->next < rd->st->m.nchunks && !can_take(rd))
 			pthread_cond_wait(&rd->space, &rd->mu);
-		if (rd->stop || rd->next >= rd->st->m.nchunks)
+		if (!can_take(rd))
 			break;
-		idx = rd->next++;
-		pthread_mutex_unlock(&rd->mu);
-		s = &rd->slots[idx % rd->window];
-		err = load_chunk(w, idx, s);
-		pthread_mutex_lock(&rd->mu);
-		if (err)
-			dml_error_keep(&s->err, err);
-		else
-			s->err.code = DML_ERR_OK;
-		s->idx = idx;
-		s->ready = 1;
-		pthread_cond_broadcast(&rd->ready);
+		take_chunk(w);
 	}
 	pthread_mutex_unlock(&rd->mu);
 	return NULL;
@@ -465,48 +483,55 @@ stream_chunks(struct dml_repo *r, const struct stored *st, dml_bytes_fn fn, void
 	rd.st = st;
 	if ((err = thread_count(0, &nthreads)))
 		return err;
-	/* One thread does it all; more: workers, and this thread delivers. */
+	/*
+	 * One thread does it all; more: workers, and this thread delivers
+	 * and, while it would wait, loads chunks too.  ws[nworkers] is this
+	 * thread's, with the caller's repository handle.
+	 */
 	if (nthreads > 1 && st->m.nchunks > 1)
-		nworkers = nthreads;
-	rd.window = nworkers ? 4 * (size_t)nworkers : 1;
+		nworkers = nthreads - 1;
+	rd.window = nworkers ? 4 * ((size_t)nworkers + 1) : 1;
 	rd.gitdir = dml_repo_gitdir(r);
 	rd.objdir = dml_repo_objects_dir(r);
 	pthread_mutex_init(&rd.mu, NULL);
 	pthread_cond_init(&rd.ready, NULL);
 	pthread_cond_init(&rd.space, NULL);
 	if ((rd.slots = calloc(rd.window, sizeof(*rd.slots))) == NULL ||
-	    (ws = calloc(nworkers ? nworkers : 1, sizeof(*ws))) == NULL) {
+	    (ws = calloc(nworkers + 1, sizeof(*ws))) == NULL) {
 		err = dml_error_nomem();
 		goto done;
 	}
-	for (t = 0; t < (nworkers ? nworkers : 1); t++) {
+	for (t = 0; t <= nworkers; t++) {
 		ws[t].rd = &rd;
 		if ((err = dml_zstd_new(&ws[t].z)))
 			goto done;
 	}
-	/* Without workers this thread reads, with the caller's handle. */
-	if (nworkers == 0)
-		ws[0].repo = r;
+	ws[nworkers].repo = r;
+	/* Fewer workers than asked for only means this thread loads more. */
 	for (started = 0; started < nworkers; started++)
-		if (pthread_create(&ws[started].thread, NULL, reader_main, &ws[started]) != 0) {
-			if (started == 0) {
-				err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
-				goto done;
-			}
+		if (pthread_create(&ws[started].thread, NULL, reader_main, &ws[started]) != 0)
 			break;
-		}
 	dml_sha256_init(&file);
 	for (i = 0; i < st->m.nchunks; i++) {
 		struct rslot *s = &rd.slots[i % rd.window];
 		size_t n = st->m.chunks[i].size;
 
 		if (nworkers == 0) {
-			if ((err = load_chunk(&ws[0], i, s)))
+			if ((err = load_chunk(&ws[nworkers], i, s)))
 				goto done;
 		} else {
+			/*
+			 * Rather than sleep until a worker has chunk i ready,
+			 * load a chunk ahead of it here: on a busy machine
+			 * each sleep and wake-up costs more than the wait.
+			 */
 			pthread_mutex_lock(&rd.mu);
-			while (!(s->ready && s->idx == i))
-				pthread_cond_wait(&rd.ready, &rd.mu);
+			while (!(s->ready && s->idx == i)) {
+				if (can_take(&rd))
+					take_chunk(&ws[nworkers]);
+				else
+					pthread_cond_wait(&rd.ready, &rd.mu);
+			}
 			pthread_mutex_unlock(&rd.mu);
 			if (s->err.code != DML_ERR_OK) {
 				err = dml_error_fmt(s->err.code, "%s", s->err.msg);
@@ -537,7 +562,7 @@ done:
 	pthread_mutex_unlock(&rd.mu);
 	for (t = 0; t < started; t++)
 		pthread_join(ws[t].thread, NULL);
-	for (t = 0; ws && t < (nworkers ? nworkers : 1); t++) {
+	for (t = 0; ws && t <= nworkers; t++) {
 		dml_zstd_free(ws[t].z);
 		if (ws[t].own_repo)
 			dml_repo_free(ws[t].repo);
