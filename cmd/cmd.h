@@ -115,6 +115,16 @@ void iso_time(char *out, size_t n, uint64_t t);
 const struct dml_error *write_output(const char *out,
     const struct dml_error *(*writer)(void *arg, int fd), void *arg);
 
+/*
+ * "name" or "name@version": the name, and the version or 0 for the newest
+ * (noun names the kind of thing in messages); then the version a name with
+ * nversions versions gives, or DML_ERR_NOTFOUND.
+ */
+const struct dml_error *parse_versioned(const char *spec, const char *noun,
+    char name[DML_TOKEN_MAX + 1], uint64_t *v);
+const struct dml_error *pick_version(const char *noun, const char *name, uint64_t nversions,
+    uint64_t *v);
+
 /* "name" or "name@version" of a dataset to its entry seq (and version). */
 const struct dml_error *resolve_dataset(struct dml_ledger *l, const char *spec, uint64_t *seq,
     uint64_t *version);

@@ -525,3 +525,37 @@ split_commas(const char *s, char **buf, const char ***v, size_t *n)
 	return 0;
 }
 
+
+const struct dml_error *
+parse_versioned(const char *spec, const char *noun, char name[DML_TOKEN_MAX + 1], uint64_t *v)
+{
+	const char *at = strchr(spec, '@');
+	size_t nl = at ? (size_t)(at - spec) : strlen(spec);
+
+	*v = 0;
+	if (nl == 0 || nl > DML_TOKEN_MAX || !dml_value_valid(DML_V_TOKEN, spec, nl))
+		return dml_error_fmt(DML_ERR_USAGE, "'%s' is not a %s name[@version]", spec, noun);
+	memcpy(name, spec, nl);
+	name[nl] = '\0';
+	if (at) {
+		char *end;
+		errno = 0;
+		*v = strtoull(at + 1, &end, 10);
+		if (errno || *end || at[1] < '1' || at[1] > '9')
+			return dml_error_fmt(DML_ERR_USAGE, "'%s': the version must be a number from 1",
+			    spec);
+	}
+	return NULL;
+}
+
+const struct dml_error *
+pick_version(const char *noun, const char *name, uint64_t nversions, uint64_t *v)
+{
+	if (*v == 0)
+		*v = nversions;
+	if (*v > nversions)
+		return dml_error_fmt(DML_ERR_NOTFOUND, "%s '%s' has %llu version%s, not %llu", noun,
+		    name, (unsigned long long)nversions, nversions == 1 ? "" : "s",
+		    (unsigned long long)*v);
+	return NULL;
+}

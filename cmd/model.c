@@ -19,31 +19,16 @@ resolve_model(struct dml_ledger *l, const char *spec, uint64_t *seq, uint64_t *v
 {
 	const struct dml_model_head *h;
 	char name[DML_TOKEN_MAX + 1];
-	const char *at = strchr(spec, '@');
-	size_t nl = at ? (size_t)(at - spec) : strlen(spec);
-	uint64_t v = 0;
+	uint64_t v;
+	const struct dml_error *err;
 
-	if (nl == 0 || nl > DML_TOKEN_MAX || !dml_value_valid(DML_V_TOKEN, spec, nl))
-		return dml_error_fmt(DML_ERR_USAGE, "'%s' is not a model name[@version]", spec);
-	memcpy(name, spec, nl);
-	name[nl] = '\0';
-	if (at) {
-		char *end;
-		errno = 0;
-		v = strtoull(at + 1, &end, 10);
-		if (errno || *end || at[1] < '1' || at[1] > '9')
-			return dml_error_fmt(DML_ERR_USAGE, "'%s': the version must be a number from 1",
-			    spec);
-	}
+	if ((err = parse_versioned(spec, "model", name, &v)))
+		return err;
 	if ((h = dml_model_find(dml_ledger_state(l), name)) == NULL)
 		return dml_error_fmt(DML_ERR_NOTFOUND,
 		    "no model named '%s' (see 'dmlctl model list')", name);
-	if (v == 0)
-		v = h->nversions;
-	if (v > h->nversions)
-		return dml_error_fmt(DML_ERR_NOTFOUND, "model '%s' has %llu version%s, not %llu", name,
-		    (unsigned long long)h->nversions, h->nversions == 1 ? "" : "s",
-		    (unsigned long long)v);
+	if ((err = pick_version("model", name, h->nversions, &v)))
+		return err;
 	*seq = h->seqs[v - 1];
 	if (version)
 		*version = v;

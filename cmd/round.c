@@ -21,27 +21,20 @@ load_base(struct dml_ledger *l, const char *spec, struct dml_model *m)
 	const struct dml_state *st = dml_ledger_state(l);
 	const struct dml_model_head *h;
 	char name[DML_TOKEN_MAX + 1];
-	const char *at = strchr(spec, '@');
-	size_t nl = at ? (size_t)(at - spec) : strlen(spec);
 	struct dml_stmt *s = NULL;
-	uint64_t v = 0;
+	uint64_t v;
 	const struct dml_error *err;
 
-	if (nl == 0 || nl > DML_TOKEN_MAX)
-		return dml_error_fmt(DML_ERR_USAGE, "--base-model '%s': expected a model or round",
-		    spec);
-	memcpy(name, spec, nl);
-	name[nl] = '\0';
+	if ((err = parse_versioned(spec, "model", name, &v)))
+		return err;
 	if ((h = dml_model_find(st, name)) != NULL) {
-		v = at ? strtoull(at + 1, NULL, 10) : h->nversions;
-		if (v == 0 || v > h->nversions)
-			return dml_error_fmt(DML_ERR_NOTFOUND, "model '%s' has no version %s", name,
-			    at + 1);
+		if ((err = pick_version("model", name, h->nversions, &v)))
+			return err;
 		err = dml_model_read(l, h->seqs[v - 1], m, &s);
 		dml_stmt_free(s);
 		return err;
 	}
-	if (at == NULL && dml_round_find(st, name))
+	if (v == 0 && dml_round_find(st, name))
 		return dml_round_model(l, name, m);
 	return dml_error_fmt(DML_ERR_NOTFOUND, "--base-model '%s': no such model or round", spec);
 }

@@ -73,41 +73,14 @@ publish_check(const struct dml_state *st, const struct dml_stmt *s)
 {
 	char name[DML_TOKEN_MAX + 1], fmt[DML_TOKEN_MAX + 1];
 	const struct dml_dataset_head *h;
-	const struct dml_field *prev = dml_stmt_field(s, "previous");
-	uint64_t version = dml_stmt_u64(s, "version");
-	unsigned char id[32];
 
 	dml_stmt_str(s, "name", name, sizeof(name));
 	dml_stmt_str(s, "format", fmt, sizeof(fmt));
 	if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "tsv") != 0)
 		return dml_error_fmt(DML_ERR_VERIFY, "dataset format '%s' is not csv or tsv", fmt);
 	h = dml_dataset_find(st, name);
-	if (h == NULL) {
-		if (version != 1 || prev != NULL)
-			return dml_error_fmt(DML_ERR_VERIFY,
-			    "dataset '%s' has no version 1, so this cannot be version %llu", name,
-			    (unsigned long long)version);
-		return NULL;
-	}
-	if (memcmp(h->owner.pk, s->author.pk, DML_PUBKEY_LEN) != 0) {
-		char owner[DML_KEY_ID_LEN + 1];
-		dml_pubkey_id(owner, &h->owner);
-		return dml_error_fmt(DML_ERR_DENIED,
-		    "dataset '%s' belongs to '%s': only its owner may publish new versions", name,
-		    owner);
-	}
-	if (version != h->nversions + 1)
-		return dml_error_fmt(DML_ERR_VERIFY, "dataset '%s' version %llu should be %llu", name,
-		    (unsigned long long)version, (unsigned long long)h->nversions + 1);
-	if (prev == NULL)
-		return dml_error_fmt(DML_ERR_VERIFY, "dataset '%s' version %llu names no previous",
-		    name, (unsigned long long)version);
-	dml_id_parse(id, prev->value, prev->len);
-	if (memcmp(id, h->last, 32) != 0)
-		return dml_error_fmt(DML_ERR_VERIFY,
-		    "dataset '%s' version %llu does not follow the newest version", name,
-		    (unsigned long long)version);
-	return NULL;
+	return dml_state_check_version(s, "dataset", name, h ? &h->owner : NULL,
+	    h ? h->nversions : 0, h ? h->last : NULL, "publish");
 }
 
 static const struct dml_error *

@@ -120,9 +120,7 @@ train_check(const struct dml_state *st, const struct dml_stmt *s)
 {
 	char name[DML_TOKEN_MAX + 1], kind[DML_TOKEN_MAX + 1], lam[DML_TOKEN_MAX + 1];
 	const struct dml_model_head *h;
-	const struct dml_field *f, *prev = dml_stmt_field(s, "previous");
-	uint64_t version = dml_stmt_u64(s, "version");
-	unsigned char id[32];
+	const struct dml_field *f;
 	struct dsref d;
 	double lambda;
 	size_t i = 0;
@@ -151,29 +149,8 @@ train_check(const struct dml_state *st, const struct dml_stmt *s)
 			return err;
 	}
 	h = dml_model_find(st, name);
-	if (h == NULL) {
-		if (version != 1 || prev != NULL)
-			return dml_error_fmt(DML_ERR_VERIFY,
-			    "model '%s' has no version 1, so this cannot be version %llu", name,
-			    (unsigned long long)version);
-		return NULL;
-	}
-	if (memcmp(h->owner.pk, s->author.pk, DML_PUBKEY_LEN) != 0) {
-		char owner[DML_KEY_ID_LEN + 1];
-		dml_pubkey_id(owner, &h->owner);
-		return dml_error_fmt(DML_ERR_DENIED,
-		    "model '%s' belongs to '%s': only its owner may train new versions", name, owner);
-	}
-	if (version != h->nversions + 1 || prev == NULL)
-		return dml_error_fmt(DML_ERR_VERIFY, "model '%s' version %llu should be %llu with "
-		    "a previous", name, (unsigned long long)version,
-		    (unsigned long long)h->nversions + 1);
-	dml_id_parse(id, prev->value, prev->len);
-	if (memcmp(id, h->last, 32) != 0)
-		return dml_error_fmt(DML_ERR_VERIFY,
-		    "model '%s' version %llu does not follow the newest version", name,
-		    (unsigned long long)version);
-	return NULL;
+	return dml_state_check_version(s, "model", name, h ? &h->owner : NULL,
+	    h ? h->nversions : 0, h ? h->last : NULL, "train");
 }
 
 static const struct dml_error *

@@ -263,6 +263,43 @@ genesis_check(const struct dml_state *st, const struct dml_stmt *s)
 	return NULL;
 }
 
+const struct dml_error *
+dml_state_check_version(const struct dml_stmt *s, const char *noun, const char *name,
+    const struct dml_pubkey *owner, uint64_t nversions, const unsigned char last[32],
+    const char *verb)
+{
+	const struct dml_field *prev = dml_stmt_field(s, "previous");
+	uint64_t version = dml_stmt_u64(s, "version");
+	unsigned char id[32];
+
+	if (owner == NULL) {
+		if (version != 1 || prev != NULL)
+			return dml_error_fmt(DML_ERR_VERIFY,
+			    "%s '%s' has no version 1, so this cannot be version %llu", noun, name,
+			    (unsigned long long)version);
+		return NULL;
+	}
+	if (memcmp(owner->pk, s->author.pk, DML_PUBKEY_LEN) != 0) {
+		char who[DML_KEY_ID_LEN + 1];
+		dml_pubkey_id(who, owner);
+		return dml_error_fmt(DML_ERR_DENIED,
+		    "%s '%s' belongs to '%s': only its owner may %s new versions", noun, name, who,
+		    verb);
+	}
+	if (version != nversions + 1)
+		return dml_error_fmt(DML_ERR_VERIFY, "%s '%s' version %llu should be %llu", noun, name,
+		    (unsigned long long)version, (unsigned long long)nversions + 1);
+	if (prev == NULL)
+		return dml_error_fmt(DML_ERR_VERIFY, "%s '%s' version %llu names no previous", noun,
+		    name, (unsigned long long)version);
+	dml_id_parse(id, prev->value, prev->len);
+	if (memcmp(id, last, 32) != 0)
+		return dml_error_fmt(DML_ERR_VERIFY,
+		    "%s '%s' version %llu does not follow the newest version", noun, name,
+		    (unsigned long long)version);
+	return NULL;
+}
+
 /* Credit or debit a key's balance (see dml_state_balance). */
 const struct dml_error *
 dml_state_credit(struct dml_state *st, const struct dml_pubkey *k, uint64_t add, uint64_t sub)

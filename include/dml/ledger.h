@@ -134,6 +134,15 @@ void dml_state_roles_format(const struct dml_state *st, uint64_t roles, char *ou
  */
 const struct dml_error *dml_state_authorize(const struct dml_state *st,
     const struct dml_pubkey *author, const char *type);
+/*
+ * The version rule of named things (datasets, models): version 1 by any
+ * author, each later version by the owner of version 1 with the next number
+ * and the newest version's ID as "previous".  owner is NULL when the name
+ * has no version yet; noun and verb ("dataset", "publish") are for messages.
+ */
+const struct dml_error *dml_state_check_version(const struct dml_stmt *s, const char *noun,
+    const char *name, const struct dml_pubkey *owner, uint64_t nversions,
+    const unsigned char last[32], const char *verb);
 /* A key's balance (0 for a key never credited). */
 uint64_t dml_state_balance(const struct dml_state *st, const struct dml_pubkey *k);
 /* balance += add - sub; an error (state unchanged) if it would leave 0..2^64-1. */
