@@ -28,6 +28,7 @@ struct ctx {
 	const char *keyspec;	/* -k, when a command takes it */
 	struct dml_repo *repo;	/* opened on demand by ctx_repo() */
 	struct dml_ledger *ledger;
+	void *sync_key;		/* fetch/pull/push: the key loaded on demand (cmd/sync.c) */
 };
 
 /* Options are data: one table drives parsing, -h and shell completion. */
@@ -72,6 +73,9 @@ struct verb {
 	const char *summary;
 };
 int run_verb(struct ctx *ctx, const char *noun, const struct verb *verbs, int argc, char **argv);
+
+/* A full entry ID, with or without "sha256:": 0 on success. */
+int parse_entry_id(const char *arg, unsigned char id[32]);
 
 /* Roles as a statement wants them: sorted, without repeats.  NULL if invalid. */
 const char *normalize_roles(const char *in, char *out, size_t n);
@@ -136,6 +140,11 @@ json_t *json_stmt(const struct dml_stmt *s);
 /* Commands. */
 int cmd_dataset(struct ctx *ctx, int argc, char **argv);
 int cmd_init(struct ctx *ctx, int argc, char **argv);
+int cmd_clone(struct ctx *ctx, int argc, char **argv);
+int cmd_fetch(struct ctx *ctx, int argc, char **argv);
+int cmd_pull(struct ctx *ctx, int argc, char **argv);
+int cmd_push(struct ctx *ctx, int argc, char **argv);
+int cmd_remote(struct ctx *ctx, int argc, char **argv);
 int cmd_key(struct ctx *ctx, int argc, char **argv);
 int cmd_ledger(struct ctx *ctx, int argc, char **argv);
 int cmd_model(struct ctx *ctx, int argc, char **argv);

@@ -357,8 +357,8 @@ json_stmt(const struct dml_stmt *s)
 	dml_pubkey_id(key, &s->author);
 	json_object_set_new(o, "author", json_string(key));
 	json_object_set_new(o, "time", json_integer((json_int_t)s->time));
-	dml_id_format(id, s->prev);
-	json_object_set_new(o, "prev", json_string(id));
+	dml_id_format(id, s->ledger);
+	json_object_set_new(o, "ledger", json_string(id));
 	for (i = 0; i < s->nfields; i++) {
 		const struct dml_field *f = &s->fields[i];
 		json_t *v = json_stringn(f->value, f->len);
@@ -558,4 +558,15 @@ pick_version(const char *noun, const char *name, uint64_t nversions, uint64_t *v
 		    name, (unsigned long long)nversions, nversions == 1 ? "" : "s",
 		    (unsigned long long)*v);
 	return NULL;
+}
+
+int
+parse_entry_id(const char *arg, unsigned char id[32])
+{
+	char full[DML_ID_LEN + 1];
+	const char *hex = strncmp(arg, "sha256:", 7) == 0 ? arg + 7 : arg;
+
+	if (strlen(hex) != 64 || snprintf(full, sizeof(full), "sha256:%s", hex) != DML_ID_LEN)
+		return -1;
+	return dml_id_parse(id, full, DML_ID_LEN);
 }

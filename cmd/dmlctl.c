@@ -27,12 +27,17 @@ struct command {
 
 static const struct command commands[] = {
 	{ "balance", cmd_balance, "show the token balances the ledger gives each key" },
+	{ "clone", cmd_clone, "copy a remote's ledger, verifying every entry" },
 	{ "dataset", cmd_dataset, "publish, fetch and verify datasets with their terms" },
+	{ "fetch", cmd_fetch, "fetch and verify a remote's ledger without changing ours" },
 	{ "help", cmd_help, "show the manual page of a command" },
 	{ "init", cmd_init, "create a repository and its ledger, or adopt a git repository" },
 	{ "key", cmd_key, "generate, import and export keys; add and revoke members" },
 	{ "ledger", cmd_ledger, "show, verify and export the signed ledger" },
 	{ "model", cmd_model, "train linear models on datasets; evaluate, predict, export" },
+	{ "pull", cmd_pull, "fetch, verify and take a remote's entries, re-linking ours on top" },
+	{ "push", cmd_push, "send our entries to a remote (refused when it has entries we lack)" },
+	{ "remote", cmd_remote, "add, list and remove remotes" },
 	{ "reward", cmd_reward, "compute contribution values and pay token rewards" },
 	{ "round", cmd_round, "open, aggregate and follow federated rounds" },
 	{ "update", cmd_update, "train, sign, verify and submit updates to a round" },

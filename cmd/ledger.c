@@ -154,11 +154,10 @@ ledger_verify(struct ctx *ctx, int argc, char **argv)
 		return usage_error("--threads %llu is too many", (unsigned long long)threads);
 	if (genesis) {
 		unsigned char id[32];
-		const char *g = strncmp(genesis, "sha256:", 7) == 0 ? genesis + 7 : genesis;
-		if (strlen(g) != 64 || snprintf(want, sizeof(want), "sha256:%s", g) != DML_ID_LEN ||
-		    dml_id_parse(id, want, strlen(want)) != 0)
+		if (parse_entry_id(genesis, id) != 0)
 			return usage_error("--genesis '%s': expected a full entry ID, sha256:<64 hex "
 			    "digits>", genesis);
+		dml_id_format(want, id);
 	}
 	if ((err = ctx_repo(ctx, &repo)))
 		return report(err);

@@ -5,7 +5,9 @@
 # A coordinator founds a ledger in a bare repository that serves as the
 # parties' meeting point, and makes two hospitals members.  Each hospital
 # keeps its own key and its own clone, records signed notes with files
-# attached, and pushes them with plain git.  One hospital's key is revoked
+# attached, and pushes them with 'dmlctl push'; 'dmlctl pull' verifies
+# everything it receives, and when two hospitals append at once it re-links
+# the later one's note on top, keeping its signature.  One hospital's key is revoked
 # and its next note is refused.  Hospital A publishes a dataset with its
 # terms; an auditor fetches the exact bytes and checks them with sha256sum,
 # and a corrected second version stores only the chunk that changed.  The
@@ -212,8 +214,8 @@ for h in hospital-a hospital-b; do
 done
 run coordinator dmlctl -C ../hub.git key list --members
 
-step "4. The hospitals record signed notes with files, over plain git"
-say "Each hospital fetches the ledger into its own clone, checks it, appends a note signed with its own key, and pushes."
+step "4. The hospitals record signed notes with files, each in its own repository"
+say "Each hospital clones the ledger into its own repository (the clone verifies every entry), appends a note signed with its own key, and pushes.  Both write at the same time: the second push is refused, and the second hospital pulls, which re-links its note on top of the first one's, keeping the note's ID and signature, and pushes again."
 cat >"$demo/hospital-a/heart-columns.txt" <<'END'
 age        integer  years, 29..77
 sex        integer  1 = male, 0 = female
@@ -232,25 +234,31 @@ thalach    integer  maximum heart rate achieved
 target     integer  1 = heart disease
 END
 for h in hospital-a hospital-b auditor; do
-	git init -q "$demo/$h/repo"
-	git -C "$demo/$h/repo" remote add hub ../../hub.git
+	run $h dmlctl clone ../hub.git repo || die "dmlctl clone failed for $h"
 done
-run hospital-a git fetch -q hub 'refs/dml/*:refs/dml/*'
-run hospital-a dmlctl ledger verify
 run hospital-a dmlctl ledger note \
 	-m 'heart.csv: 303 patients, 6 columns (dictionary and ethics approval attached)' \
 	--attach ../heart-columns.txt --attach ../ethics-approval.txt
-run hospital-a git push -q hub refs/dml/ledger
-run hospital-b git fetch -q hub 'refs/dml/*:refs/dml/*'
 run hospital-b dmlctl ledger note \
 	-m 'heart.csv: 270 patients, 5 columns (dictionary attached)' \
 	--attach ../heart-columns.txt
-run hospital-b git push -q hub refs/dml/ledger
+note_b=$(sed -n 's/^note #[0-9]* //p' "$out")
+run hospital-a dmlctl push || die "dmlctl push failed for hospital-a"
+if run hospital-b dmlctl push; then
+	die "a push over entries it lacks was accepted"
+fi
+run hospital-b dmlctl pull || die "dmlctl pull failed for hospital-b"
+run hospital-b dmlctl push || die "dmlctl push failed for hospital-b"
+run hospital-b dmlctl ledger log
+grep -q " note .*" "$out" || die "no note in hospital-b's ledger"
+[ -n "$note_b" ] && dmlctl -C "$demo/hospital-b/repo" ledger show "$note_b" >/dev/null ||
+	die "hospital-b's note changed its ID when it was re-linked"
+say "(the note kept its ID, $(printf %.19s "$note_b"), and its author's signature; only the commit that places it in the chain is new)"
 
 step "5. A revoked key can write nothing more"
 say "Hospital B reports its key stolen.  The coordinator revokes it, naming the member by its label."
 run coordinator dmlctl -C ../hub.git key revoke --reason 'key reported stolen' hospital-b
-run hospital-b git fetch -q hub 'refs/dml/*:refs/dml/*'
+run hospital-b dmlctl pull
 head_before=$(git -C "$demo/hospital-b/repo" rev-parse refs/dml/ledger)
 if run hospital-b dmlctl ledger note -m 'please disregard our earlier note'; then
 	die "the ledger accepted a note signed with a revoked key"
@@ -274,13 +282,13 @@ awk 'BEGIN {
 			i * 17 % 3 == 0
 	}
 }' >"$demo/hospital-a/registry.csv"
-run hospital-a git fetch -q hub 'refs/dml/*:refs/dml/*'
+run hospital-a dmlctl -q pull
 run hospital-a dmlctl dataset publish --name heart-registry --license CC-BY-NC-4.0 \
 	--price 25 --allow evaluate,train \
 	--description 'Hospital A heart registry extract, synthetic for the demo' ../registry.csv
-run hospital-a git push -q hub refs/dml/ledger
+run hospital-a dmlctl -q push
 say "Another party, the auditor, fetches the ledger and gets the data back.  It needs no key to read, and every chunk is checked as it is written.  The file ID in the entry is what sha256sum prints for the file:"
-run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run auditor dmlctl -q pull
 run auditor dmlctl dataset list
 run auditor dmlctl dataset show heart-registry
 file_id=$(sed -n 's/^file *sha256://p' "$out")
@@ -300,8 +308,8 @@ run hospital-a dmlctl dataset publish --name heart-registry --license CC-BY-NC-4
 	--price 25 --allow evaluate,train \
 	--description 'Hospital A heart registry extract, synthetic for the demo' ../registry-v2.csv
 dedup=$(sed -n '2s/.*; \(.*\) in \([0-9]*\) chunks, \([0-9]*\) new: \(.*\) stored .*/\3 new chunk(s) of \2, \4 stored for \1/p' "$out")
-run hospital-a git push -q hub refs/dml/ledger
-run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run hospital-a dmlctl -q push
+run auditor dmlctl -q pull
 run auditor dmlctl dataset log heart-registry
 say "'dataset verify' decompresses and rehashes every chunk, checks the file IDs, and parses the data again to recompute the schema:"
 run auditor dmlctl dataset verify || die "dataset verify failed"
@@ -318,7 +326,7 @@ if [ -z "$model_seq" ] || [ -z "$model_r2" ]; then
 	die "model train did not report its entry and holdout metrics"
 fi
 say "The auditor fetches the ledger and looks at the model: the recipe, the metrics, and one coefficient per feature, in the units of the data."
-run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run auditor dmlctl -q pull
 run auditor dmlctl model show blood-pressure
 say "Anyone can use the model on new rows; that needs no key and no access to the data:"
 cat >"$demo/auditor/new-patients.csv" <<'END'
@@ -341,8 +349,7 @@ for h in hospital-b hospital-c; do
 	run coordinator dmlctl -C ../hub.git key add --role data-owner,member --name $h-2026 \
 		../mail/$h-2026.pub
 done
-git init -q "$demo/hospital-c/repo"
-git -C "$demo/hospital-c/repo" remote add hub ../../hub.git
+run hospital-c dmlctl -q clone ../hub.git repo || die "dmlctl clone failed for hospital-c"
 # Each hospital's private patients: different sizes, ages and sexes, with
 # the same underlying risk (logistic in age, sex and cholesterol) and the
 # blood pressure of step 6.  A Lehmer generator gives the same file with
@@ -370,12 +377,12 @@ say "Each hospital fetches the ledger (for the round's definition and base model
 for h in hospital-a hospital-b hospital-c; do
 	key=$h
 	[ $h = hospital-a ] || key=$h-2026
-	run $h git fetch -q hub 'refs/dml/*:refs/dml/*'
+	run $h dmlctl -q pull
 	run $h dmlctl update train --round heart-1 -o ../heart-1.upd ../private.csv ||
 		die "update train failed for $h"
 	run $h dmlctl update sign -k $key ../heart-1.upd
 	run $h dmlctl update submit -k $key ../heart-1.upd || die "update submit failed for $h"
-	run $h git push -q hub refs/dml/ledger
+	run $h dmlctl -q push
 done
 run coordinator dmlctl -C ../hub.git round aggregate heart-1 || die "round aggregate failed"
 grep -q ': 3 accepted, 0 rejected$' "$out" || die "round heart-1 did not accept its three updates"
@@ -388,8 +395,7 @@ run hospital-d dmlctl key export hospital-d
 cp "$out" "$demo/mail/hospital-d.pub"
 run coordinator dmlctl -C ../hub.git key add --role data-owner,member --name hospital-d \
 	../mail/hospital-d.pub
-git init -q "$demo/hospital-d/repo"
-git -C "$demo/hospital-d/repo" remote add hub ../../hub.git
+run hospital-d dmlctl -q clone ../hub.git repo || die "dmlctl clone failed for hospital-d"
 private_patients 44 2000 30 80 0.5 |
 	awk -F, -v OFS=, 'NR > 1 { $5 = 1 - $5 } { print }' >"$demo/hospital-d/private.csv"
 run coordinator dmlctl -C ../hub.git round open --name heart-2 --kind logistic \
@@ -404,7 +410,7 @@ say "This time the hospitals sign their updates and mail the files to the coordi
 for h in hospital-a hospital-b hospital-c hospital-d; do
 	key=$h
 	case $h in hospital-b | hospital-c) key=$h-2026 ;; esac
-	run $h git fetch -q hub 'refs/dml/*:refs/dml/*'
+	run $h dmlctl -q pull
 	run $h dmlctl -q update train --round heart-2 -o ../heart-2.upd ../private.csv ||
 		die "update train failed for $h"
 	run $h dmlctl -q update sign -k $key ../heart-2.upd
@@ -425,7 +431,7 @@ run coordinator dmlctl -C ../hub.git round aggregate heart-2 || die "round aggre
 run coordinator dmlctl -C ../hub.git round aggregate blood-pressure-fl || die "round aggregate failed"
 grep -q ': 3 accepted, 0 rejected$' "$out" || die "round blood-pressure-fl did not accept its three updates"
 say "Anyone with the ledger can see what happened to each update, and why:"
-run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run auditor dmlctl -q pull
 run auditor dmlctl round status heart-2
 poisoned=$(sha256sum "$demo/mail/hospital-d-heart-2.upd" | sed 's/ .*//')
 grep -q "^  rejected sha256:$poisoned not selected by multi-krum\$" "$out" ||
@@ -448,7 +454,7 @@ paid=$(awk '$1 ~ /^SHA256:/ { t += $NF } END { print t + 0 }' "$out")
 [ "$paid" -eq 9000 ] || die "the payouts add up to $paid, not to the pool of 9000"
 payout=$(awk '$1 ~ /^SHA256:/ { printf "%s%s", sep, $NF; sep = ", " }' "$out")
 say "Balances are not stored anywhere: every party recomputes them from the entries, as what a key received minus what it paid."
-run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run auditor dmlctl -q pull
 run auditor dmlctl balance
 total=$(awk '{ t += $NF } END { print t + 0 }' "$out")
 [ "$total" -eq 1000000 ] || die "the balances add up to $total, not to the supply of 1000000"
@@ -458,7 +464,7 @@ treasury=$(cat "$out")
 run auditor dmlctl reward list
 
 step "11. An auditor with no key checks everything"
-run auditor git fetch -q hub 'refs/dml/*:refs/dml/*'
+run auditor dmlctl -q pull
 run auditor dmlctl ledger log
 run auditor dmlctl ledger verify || die "ledger verify failed on the shared ledger"
 entries=$(sed -n 's/^ledger verified: \([0-9]*\) entries.*/\1/p' "$out")

@@ -37,6 +37,8 @@ void dml_randombytes(void *p, size_t n);
 
 void dml_sha256(unsigned char out[DML_SHA256_LEN], const void *p, size_t n);
 void dml_sha512(unsigned char out[DML_SHA512_LEN], const void *p, size_t n);
+/* SHA-1, for git's pack trailer only: nothing dmlctl trusts rests on it. */
+void dml_sha1(unsigned char out[20], const void *p, size_t n);
 
 /* Incremental SHA-256, for streams. */
 struct dml_sha256_ctx {

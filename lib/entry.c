@@ -13,9 +13,8 @@
 #include "crypto.h"
 #include "dml/entry.h"
 
-static const char *const header_names[] = { "dmlctl-entry", "type", "seq", "prev", "author",
-	"time" };
-#define NHEADER 6
+static const char *const header_names[] = { "dmlctl-entry", "type", "ledger", "author", "time" };
+#define NHEADER 5
 
 void
 dml_id_format(char *out, const unsigned char id[32])
@@ -245,8 +244,7 @@ dml_stmt_free(struct dml_stmt *s)
 static const struct dml_field_spec header_specs[NHEADER] = {
 	{ "dmlctl-entry", { DML_V_UINT }, 0 },
 	{ "type", { DML_V_TOKEN }, 0 },
-	{ "seq", { DML_V_UINT }, 0 },
-	{ "prev", { DML_V_ID }, 0 },
+	{ "ledger", { DML_V_ID }, 0 },
 	{ "author", { DML_V_KEY }, 0 },
 	{ "time", { DML_V_UINT }, 0 },
 };
@@ -321,19 +319,14 @@ dml_stmt_parse(struct dml_stmt **out, const char *text, size_t n)
 					goto fail;
 				}
 				break;
-			case 3: {
-				struct dml_field f = { &header_specs[2], val, vlen };
-				dml_field_uint(&f, &s->seq);
+			case 3:
+				dml_id_parse(s->ledger, val, vlen);
 				break;
-			}
 			case 4:
-				dml_id_parse(s->prev, val, vlen);
-				break;
-			case 5:
 				dml_pubkey_parse_id(&s->author, val, vlen);
 				break;
-			case 6: {
-				struct dml_field f = { &header_specs[5], val, vlen };
+			case 5: {
+				struct dml_field f = { &header_specs[4], val, vlen };
 				dml_field_uint(&f, &s->time);
 				break;
 			}
@@ -533,11 +526,9 @@ dml_stmt_build(struct dml_stmt **out, const struct dml_stmt_builder *b)
 	*out = NULL;
 	if (t == NULL)
 		return dml_error_fmt(DML_ERR_USAGE, "unknown entry type '%s'", b->type);
-	if ((err = dml_buf_addf(&text, "dmlctl-entry %s\ntype %s\nseq %llu\n", DML_ENTRY_VERSION,
-	    t->name, (unsigned long long)b->seq)))
-		goto done;
-	dml_id_format(hex, b->prev);
-	if ((err = dml_buf_addf(&text, "prev %s\n", hex)))
+	dml_id_format(hex, b->ledger);
+	if ((err = dml_buf_addf(&text, "dmlctl-entry %s\ntype %s\nledger %s\n", DML_ENTRY_VERSION,
+	    t->name, hex)))
 		goto done;
 	dml_pubkey_id(hex, &b->author);
 	if ((err = dml_buf_addf(&text, "author %s\ntime %llu\n", hex,

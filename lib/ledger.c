@@ -121,6 +121,24 @@ push_commit(struct dml_ledger *l, const struct dml_oid *c)
 	return NULL;
 }
 
+/* Does the commit place s where the replay did (seq, ID, chain value)? */
+static const struct dml_error *
+check_link(struct dml_ledger *l, const struct dml_oid *commit, const struct dml_stmt *s)
+{
+	struct dml_commit_info ci;
+	char want[DML_LINK_MESSAGE_MAX];
+	const struct dml_error *err;
+	int same;
+
+	if ((err = dml_repo_commit_read(l->repo, commit, &ci)))
+		return err;
+	dml_link_message(want, sizeof(want), s->type->name, s->seq, s->id, l->st.chain);
+	same = ci.message != NULL && strcmp(ci.message, want) == 0;
+	dml_commit_info_release(&ci);
+	return same ? NULL : dml_error_fmt(DML_ERR_VERIFY,
+	    "its commit does not link it there (seq, entry ID or chain value)");
+}
+
 /*
  * Bring the ledger from its known head to `target`: walk back from target to
  * the known head (or to the root when we know nothing), then replay forward.
@@ -168,15 +186,12 @@ catch_up(struct dml_ledger *l, const struct dml_oid *target)
 		struct dml_stmt *s = NULL;
 		if ((err = load_statement(l->repo, &chain[i], &s, parents, &np)))
 			goto done;
-		if (!(l->flags & DML_LEDGER_NOREPLAY) && (err = dml_state_step(&l->st, s))) {
+		s->seq = l->ncommits;
+		if (!(l->flags & DML_LEDGER_NOREPLAY) && ((err = dml_state_step(&l->st, s)) ||
+		    (err = check_link(l, &chain[i], s)))) {
 			err = dml_error_wrap(err, "ledger entry %llu is invalid (run 'dmlctl ledger verify')",
 			    (unsigned long long)s->seq);
 			dml_stmt_free(s);
-			goto done;
-		}
-		if (s->seq != l->ncommits && !(l->flags & DML_LEDGER_NOREPLAY)) {
-			dml_stmt_free(s);
-			err = dml_error_fmt(DML_ERR_VERIFY, "ledger entry numbering is broken");
 			goto done;
 		}
 		dml_stmt_free(s);
@@ -193,7 +208,6 @@ done:
 const struct dml_error *
 dml_ledger_open(struct dml_ledger **out, struct dml_repo *repo, unsigned flags)
 {
-	struct dml_ledger *l;
 	struct dml_oid head;
 	int exists;
 	const struct dml_error *err;
@@ -204,12 +218,23 @@ dml_ledger_open(struct dml_ledger **out, struct dml_repo *repo, unsigned flags)
 	if (!exists)
 		return dml_error_fmt(DML_ERR_NOTFOUND,
 		    "no ledger in this repository (run 'dmlctl init' first)");
+	return dml_ledger_open_at(out, repo, &head, flags);
+}
+
+const struct dml_error *
+dml_ledger_open_at(struct dml_ledger **out, struct dml_repo *repo, const struct dml_oid *head,
+    unsigned flags)
+{
+	struct dml_ledger *l;
+	const struct dml_error *err;
+
+	*out = NULL;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return dml_error_nomem();
 	l->repo = repo;
 	l->flags = flags;
 	dml_state_init(&l->st);
-	if ((err = catch_up(l, &head))) {
+	if ((err = catch_up(l, head))) {
 		dml_ledger_free(l);
 		return err;
 	}
@@ -217,17 +242,52 @@ dml_ledger_open(struct dml_ledger **out, struct dml_repo *repo, unsigned flags)
 	return NULL;
 }
 
-/* Store statement, signature and attachments; write the signed commit. */
-static const struct dml_error *
-write_entry(struct dml_repo *repo, const struct dml_key *k, const struct dml_stmt *s,
-    const struct dml_oid *parent, const struct dml_attachment *att, size_t natt,
-    const struct dml_tree_item *extra, size_t nextra, struct dml_oid *commit)
+const struct dml_oid *
+dml_ledger_commit(const struct dml_ledger *l, uint64_t seq)
 {
-	struct dml_buf sig = DML_BUF_INIT, content = DML_BUF_INIT, csig = DML_BUF_INIT;
+	return seq < l->ncommits ? &l->commits[seq] : NULL;
+}
+
+const struct dml_error *
+dml_ledger_relink(struct dml_ledger *l, const struct dml_key *k, const struct dml_oid *old,
+    struct dml_stmt **out)
+{
+	struct dml_oid tree, parents[2], commit;
+	unsigned np;
+	unsigned char chain[32];
+	struct dml_stmt *s = NULL;
+	const struct dml_error *err;
+
+	*out = NULL;
+	if (l->batch || (l->flags & DML_LEDGER_NOREPLAY))
+		return dml_error_fmt(DML_ERR_INTERNAL, "cannot re-link in this ledger handle");
+	if ((err = load_statement(l->repo, old, &s, parents, &np)) ||
+	    (err = dml_repo_commit_links(l->repo, old, &tree, parents, &np)))
+		goto done;
+	s->seq = l->st.seq + 1;
+	if ((err = dml_state_check(&l->st, s)))
+		goto done;
+	dml_chain_next(chain, l->st.chain, s->id);
+	if ((err = dml_ledger_link(l->repo, k, s, s->seq, chain, &tree, &l->head, &commit)) ||
+	    (err = dml_state_step(&l->st, s)) || (err = push_commit(l, &commit)))
+		goto done;
+	l->head = commit;
+	*out = s;
+	s = NULL;
+done:
+	dml_stmt_free(s);
+	return err;
+}
+
+/* Store statement, signature, attachments and extra subtrees: the entry's tree. */
+static const struct dml_error *
+write_entry_tree(struct dml_repo *repo, const struct dml_key *k, const struct dml_stmt *s,
+    const struct dml_attachment *att, size_t natt, const struct dml_tree_item *extra,
+    size_t nextra, struct dml_oid *tree)
+{
+	struct dml_buf sig = DML_BUF_INIT;
 	struct dml_tree_item top[3 + 4], *objs = NULL;
-	char id[DML_ID_LEN + 1], keyid[DML_KEY_ID_LEN + 1], msg[256];
 	size_t ntop = 0, i;
-	struct dml_oid tree;
 	const struct dml_error *err;
 
 	if ((err = dml_sshsig_sign(&sig, k, DML_NS_STATEMENT, s->text, s->len)))
@@ -270,25 +330,61 @@ write_entry(struct dml_repo *repo, const struct dml_key *k, const struct dml_stm
 		}
 		top[ntop++] = extra[i];
 	}
-	if ((err = dml_repo_tree_write(repo, &tree, top, ntop)))
-		goto done;
-	dml_id_format(id, s->id);
-	dml_pubkey_id(keyid, &s->author);
-	snprintf(msg, sizeof(msg), "%s #%llu\n\nEntry: %s\n", s->type->name,
-	    (unsigned long long)s->seq, id);
-	if ((err = dml_repo_commit_buffer(repo, &content, &tree, parent, "dmlctl", keyid,
-	    (int64_t)s->time, msg)) ||
-	    (err = dml_sshsig_sign(&csig, k, DML_NS_GIT, content.data, content.len)))
-		goto done;
-	err = dml_repo_commit_write_signed(repo, commit, (const char *)content.data,
-	    (const char *)csig.data);
+	err = dml_repo_tree_write(repo, tree, top, ntop);
 done:
 	if (objs)
 		dml_tree_items_free(objs, natt);
 	dml_buf_release(&sig);
+	return err;
+}
+
+void
+dml_link_message(char *out, size_t n, const char *type, uint64_t seq, const unsigned char id[32],
+    const unsigned char chain[32])
+{
+	char eid[DML_ID_LEN + 1], cid[DML_ID_LEN + 1];
+
+	dml_id_format(eid, id);
+	dml_id_format(cid, chain);
+	snprintf(out, n, "%s #%llu\n\nEntry: %s\nChain: %s\n", type, (unsigned long long)seq,
+	    eid, cid);
+}
+
+const struct dml_error *
+dml_ledger_link(struct dml_repo *repo, const struct dml_key *k, const struct dml_stmt *s,
+    uint64_t seq, const unsigned char chain[32], const struct dml_oid *tree,
+    const struct dml_oid *parent, struct dml_oid *commit)
+{
+	struct dml_buf content = DML_BUF_INIT, csig = DML_BUF_INIT;
+	char keyid[DML_KEY_ID_LEN + 1], msg[DML_LINK_MESSAGE_MAX];
+	const struct dml_error *err;
+
+	dml_pubkey_id(keyid, &k->pub);
+	dml_link_message(msg, sizeof(msg), s->type->name, seq, s->id, chain);
+	if ((err = dml_repo_commit_buffer(repo, &content, tree, parent, "dmlctl", keyid,
+	    (int64_t)s->time, msg)) == NULL &&
+	    (err = dml_sshsig_sign(&csig, k, DML_NS_GIT, content.data, content.len)) == NULL)
+		err = dml_repo_commit_write_signed(repo, commit, (const char *)content.data,
+		    (const char *)csig.data);
 	dml_buf_release(&content);
 	dml_buf_release(&csig);
 	return err;
+}
+
+/* The entry's tree and its chain commit on top of st. */
+static const struct dml_error *
+write_entry(struct dml_repo *repo, const struct dml_key *k, const struct dml_state *st,
+    const struct dml_stmt *s, const struct dml_oid *parent, const struct dml_attachment *att,
+    size_t natt, const struct dml_tree_item *extra, size_t nextra, struct dml_oid *commit)
+{
+	struct dml_oid tree;
+	unsigned char chain[32];
+	const struct dml_error *err;
+
+	if ((err = write_entry_tree(repo, k, s, att, natt, extra, nextra, &tree)))
+		return err;
+	dml_chain_next(chain, st->chain, s->id);
+	return dml_ledger_link(repo, k, s, s->seq, chain, &tree, parent, commit);
 }
 
 /* Every OBJECT field has its attachment and every attachment its field. */
@@ -350,14 +446,15 @@ build_entry(struct dml_ledger *l, const struct dml_key *k, struct dml_stmt_build
 {
 	const struct dml_error *err;
 
-	b->seq = l->st.seq + 1;
-	memcpy(b->prev, l->st.head, 32);
+	memcpy(b->ledger, l->st.genesis, 32);
 	b->author = k->pub;
 	b->time = time;
 	if ((err = dml_stmt_build(s, b)))
 		return err;
+	(*s)->seq = l->st.seq + 1;
 	if ((err = dml_state_check(&l->st, *s)) || (err = match_attachments(*s, att, natt)) ||
-	    (err = write_entry(l->repo, k, *s, &l->head, att, natt, extra, nextra, commit))) {
+	    (err = write_entry(l->repo, k, &l->st, *s, &l->head, att, natt, extra, nextra,
+	    commit))) {
 		dml_stmt_free(*s);
 		*s = NULL;
 	}
@@ -546,8 +643,7 @@ dml_ledger_create(struct dml_repo *repo, const struct dml_key *founder, const st
 		return dml_error_fmt(DML_ERR_EXISTS, "this repository already has a ledger");
 	dml_stmt_builder_init(&b, "ledger.genesis");
 	dml_state_init(&st);
-	b.seq = 0;
-	memset(b.prev, 0, 32);
+	memset(b.ledger, 0, 32);
 	b.author = founder->pub;
 	b.time = time;
 	if ((err = dml_stmt_builder_add(&b, "name", g->name)))
@@ -561,8 +657,8 @@ dml_ledger_create(struct dml_repo *repo, const struct dml_key *founder, const st
 	for (i = 0; i < g->nrules; i++)
 		if ((err = dml_stmt_builder_add(&b, "allow", g->rules[i])))
 			goto done;
-	if ((err = dml_stmt_build(&s, &b)) || (err = dml_state_step(&st, s)) ||
-	    (err = write_entry(repo, founder, s, NULL, NULL, 0, NULL, 0, &commit)))
+	if ((err = dml_stmt_build(&s, &b)) || (err = write_entry(repo, founder, &st, s, NULL, NULL,
+	    0, NULL, 0, &commit)) || (err = dml_state_step(&st, s)))
 		goto done;
 	if ((err = dml_repo_ref_cas(repo, DML_LEDGER_REF, &commit, NULL, "dmlctl: genesis"))) {
 		if (err->code == DML_ERR_MOVED)
@@ -606,6 +702,7 @@ dml_ledger_read(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s, struct 
 {
 	struct dml_oid parents[2];
 	unsigned np;
+	const struct dml_error *err;
 
 	*s = NULL;
 	if (seq >= l->ncommits)
@@ -613,7 +710,10 @@ dml_ledger_read(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s, struct 
 		    (unsigned long long)seq, l->ncommits);
 	if (commit)
 		*commit = l->commits[seq];
-	return load_statement(l->repo, &l->commits[seq], s, parents, &np);
+	if ((err = load_statement(l->repo, &l->commits[seq], s, parents, &np)))
+		return err;
+	(*s)->seq = seq;
+	return NULL;
 }
 
 const struct dml_error *

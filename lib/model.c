@@ -759,7 +759,6 @@ dml_model_train(struct dml_ledger *l, const struct dml_key *k,
 		dummy.method = "cholesky";
 		dummy.model.kind = o->kind;
 		dml_stmt_builder_init(&b3, "model.train");
-		b3.seq = 1;
 		b3.author = k->pub;
 		b3.time = o->time;
 		for (f = 0; f < b.nfields && err == NULL; f++)

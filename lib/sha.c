@@ -22,6 +22,12 @@ dml_sha256(unsigned char out[DML_SHA256_LEN], const void *p, size_t n)
 }
 
 void
+dml_sha1(unsigned char out[20], const void *p, size_t n)
+{
+	SHA1(p, n, out);
+}
+
+void
 dml_sha256_init(struct dml_sha256_ctx *c)
 {
 	SHA256_Init((SHA256_CTX *)c->opaque);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "dml/ledger.h"
 
 void
@@ -28,6 +29,7 @@ dml_state_release(struct dml_state *st)
 		free(st->members[i].name);
 	free(st->members);
 	free(st->rules);
+	free(st->ids);
 	for (i = 0; i < st->ndatasets; i++) {
 		uint64_t v;
 		for (v = 0; v < st->datasets[i].nversions; v++)
@@ -500,35 +502,99 @@ key_revoke_apply(struct dml_state *st, const struct dml_stmt *s)
 	return NULL;
 }
 
+void
+dml_chain_next(unsigned char out[32], const unsigned char prev[32], const unsigned char id[32])
+{
+	unsigned char both[64];
+
+	memcpy(both, prev, 32);
+	memcpy(both + 32, id, 32);
+	dml_sha256(out, both, sizeof(both));
+}
+
+/* Slot of id in the set: its own, or the empty one where it would go. */
+static struct dml_id_slot *
+id_slot(struct dml_id_slot *tab, size_t cap, const unsigned char id[32])
+{
+	uint64_t h;
+	size_t i;
+
+	memcpy(&h, id, sizeof(h));	/* SHA-256 bytes are uniform: no mixing needed */
+	for (i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (tab[i].seq1 == 0 || memcmp(tab[i].id, id, 32) == 0)
+			return &tab[i];
+}
+
+int64_t
+dml_state_find_id(const struct dml_state *st, const unsigned char id[32])
+{
+	const struct dml_id_slot *e;
+
+	if (st->idcap == 0)
+		return -1;
+	e = id_slot(st->ids, st->idcap, id);
+	return e->seq1 ? (int64_t)(e->seq1 - 1) : -1;
+}
+
+static const struct dml_error *
+id_add(struct dml_state *st, const unsigned char id[32], uint64_t seq)
+{
+	struct dml_id_slot *e;
+	size_t i;
+
+	if (2 * (st->nids + 1) > st->idcap) {
+		size_t cap = st->idcap ? 2 * st->idcap : 1024;
+		struct dml_id_slot *tab = calloc(cap, sizeof(*tab));
+		if (tab == NULL)
+			return dml_error_nomem();
+		for (i = 0; i < st->idcap; i++)
+			if (st->ids[i].seq1)
+				*id_slot(tab, cap, st->ids[i].id) = st->ids[i];
+		free(st->ids);
+		st->ids = tab;
+		st->idcap = cap;
+	}
+	e = id_slot(st->ids, st->idcap, id);
+	memcpy(e->id, id, 32);
+	e->seq1 = seq + 1;
+	st->nids++;
+	return NULL;
+}
+
 const struct dml_error *
 dml_state_check(const struct dml_state *st, const struct dml_stmt *s)
 {
 	static const unsigned char zero[32];
 	const struct dml_error *err;
 	int genesis = strcmp(s->type->name, "ledger.genesis") == 0;
+	int64_t dup;
 
 	if (genesis) {
 		if (st->have_genesis || s->seq != 0)
 			return dml_error_fmt(DML_ERR_VERIFY, "a genesis entry may only be entry 0");
-		if (memcmp(s->prev, zero, 32) != 0)
-			return dml_error_fmt(DML_ERR_VERIFY, "genesis entry must have an all-zero prev");
+		if (memcmp(s->ledger, zero, 32) != 0)
+			return dml_error_fmt(DML_ERR_VERIFY, "a genesis entry must name the all-zero ledger");
 	} else {
 		if (!st->have_genesis)
 			return dml_error_fmt(DML_ERR_VERIFY, "entry 0 is not a genesis entry");
 		if (s->seq != st->seq + 1)
 			return dml_error_fmt(DML_ERR_VERIFY, "sequence number %llu does not follow %llu",
 			    (unsigned long long)s->seq, (unsigned long long)st->seq);
-		if (memcmp(s->prev, st->head, 32) != 0) {
+		if (memcmp(s->ledger, st->genesis, 32) != 0) {
 			char want[DML_ID_LEN + 1];
-			dml_id_format(want, st->head);
+			dml_id_format(want, st->genesis);
 			return dml_error_fmt(DML_ERR_VERIFY,
-			    "prev does not match the previous statement %s", want);
+			    "the entry belongs to another ledger (this one is %s)", want);
 		}
 		if ((err = dml_state_authorize(st, &s->author, s->type->name)))
 			return err;
 	}
+	/* The type's rules first: they say more than "already there" does. */
 	if (s->type->check && (err = s->type->check(st, s)))
 		return err;
+	if ((dup = dml_state_find_id(st, s->id)) >= 0)
+		return dml_error_fmt(DML_ERR_VERIFY, "the entry is already in the ledger as #%lld",
+		    (long long)dup);
 	return NULL;
 }
 
@@ -539,12 +605,17 @@ dml_state_step(struct dml_state *st, const struct dml_stmt *s)
 
 	if ((err = dml_state_check(st, s)))
 		return err;
+	/* Room for the ID first: apply cannot be undone. */
+	if ((err = id_add(st, s->id, s->seq)))
+		return err;
 	if (s->type->apply && (err = s->type->apply(st, s)))
 		return err;
+	if (!st->have_genesis)
+		memcpy(st->genesis, s->id, 32);
 	st->have_genesis = 1;
 	st->seq = s->seq;
 	st->time = s->time;
-	memcpy(st->head, s->id, 32);
+	dml_chain_next(st->chain, st->chain, s->id);
 	return NULL;
 }
 

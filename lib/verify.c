@@ -4,9 +4,10 @@
  * Three passes.  (1) Walk the commit chain from the ref back to the root,
  * one parent per commit.  (2) In parallel, one git handle per thread: read
  * each entry's commit and tree, parse the statement, check both signatures
- * and every attached object's SHA-256.  (3) In order: the links (seq, prev)
- * and the authority of each author, by replaying the state exactly as
- * appending does.  The report is indexed by seq, so it is the same whatever
+ * and every attached object's SHA-256.  (3) In order: the links (each
+ * commit message names its seq, the entry and the chain value), the
+ * authority of each author and of each commit's signer, by replaying the
+ * state exactly as appending does.  The report is indexed by seq, so it is the same whatever
  * the number of threads.
  */
 #include <pthread.h>
@@ -29,11 +30,19 @@ dml_check_name(enum dml_check c)
 	return c < DML_CHECK_COUNT ? names[c] : "?";
 }
 
+/* What pass 2 learns of an entry's commit, for pass 3. */
+struct link {
+	char *message;
+	struct dml_pubkey signer;
+	int signed_ok;		/* the gpgsig verified: signer is its key */
+};
+
 struct job {
 	struct dml_repo *main;
 	const char *gitdir;
 	struct dml_verify_entry *entries;
 	struct dml_stmt **stmts;
+	struct link *links;
 	size_t n;
 	uint64_t from;
 	atomic_size_t next;
@@ -149,7 +158,8 @@ done:
 
 /* Everything about one entry that needs no other entry. */
 static void
-check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp, int sigs)
+check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp,
+    struct link *lk, int sigs)
 {
 	struct dml_commit_info ci;
 	struct dml_tree_item *items = NULL;
@@ -169,6 +179,8 @@ check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp
 		fail(e, DML_CHECK_CHAIN, "the commit has more than one parent");
 		goto done;
 	}
+	lk->message = ci.message;
+	ci.message = NULL;
 	if ((err = dml_repo_tree_read(r, &ci.tree, &items, &n))) {
 		failf(e, DML_CHECK_CHAIN, err);
 		goto done;
@@ -225,16 +237,14 @@ check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp
 			fail(e, DML_CHECK_SIGNATURE, "statement is signed by a key other than its author");
 		else
 			e->ok[DML_CHECK_SIGNATURE] = 1;
+		/* Whether the signer may link entries is judged in pass 3. */
 		if (ci.signature.len == 0)
 			fail(e, DML_CHECK_COMMIT_SIGNATURE, "the commit is not signed");
-		else if ((err = dml_sshsig_verify(&signer, (const char *)ci.signature.data,
+		else if ((err = dml_sshsig_verify(&lk->signer, (const char *)ci.signature.data,
 		    ci.signature.len, DML_NS_GIT, ci.signed_data.data, ci.signed_data.len)))
 			failf(e, DML_CHECK_COMMIT_SIGNATURE, err);
-		else if (memcmp(signer.pk, s->author.pk, DML_PUBKEY_LEN) != 0)
-			fail(e, DML_CHECK_COMMIT_SIGNATURE,
-			    "the commit is signed by a key other than the entry's author");
 		else
-			e->ok[DML_CHECK_COMMIT_SIGNATURE] = 1;
+			lk->signed_ok = 1;
 		check_objects(r, e, s, obj_oid);
 		if (s->type->verify_store == NULL)
 			e->ok[DML_CHECK_DATA] = 1;
@@ -251,6 +261,69 @@ done:
 	dml_buf_release(&text);
 	dml_buf_release(&sig);
 	dml_commit_info_release(&ci);
+}
+
+/*
+ * Does the commit message link s at s->seq with this chain value?  0 if so;
+ * otherwise why not, in why.
+ */
+static int
+link_check(const char *msg, const struct dml_stmt *s, const unsigned char chain[32], char *why,
+    size_t n)
+{
+	char want[DML_LINK_MESSAGE_MAX], id[DML_ID_LEN + 1];
+	const char *p, *q;
+	unsigned long long said;
+
+	dml_link_message(want, sizeof(want), s->type->name, s->seq, s->id, chain);
+	if (msg != NULL && strcmp(msg, want) == 0)
+		return 0;
+	/* Say what differs, as precisely as the message allows. */
+	dml_id_format(id, s->id);
+	if (msg == NULL)
+		snprintf(why, n, "the commit has no message");
+	else if ((p = strstr(msg, " #")) != NULL && (q = strchr(msg, '\n')) != NULL && p < q &&
+	    sscanf(p + 2, "%llu", &said) == 1 && said != s->seq)
+		snprintf(why, n, "the commit says #%llu at position %llu", said,
+		    (unsigned long long)s->seq);
+	else if ((p = strstr(msg, "\nEntry: ")) == NULL || strncmp(p + 8, id, DML_ID_LEN) != 0)
+		snprintf(why, n, "the commit does not name its statement %s", id);
+	else if ((p = strstr(msg, "\nChain: ")) == NULL ||
+	    (dml_id_format(id, chain), strncmp(p + 8, id, DML_ID_LEN) != 0))
+		snprintf(why, n, "the chain value is not SHA-256 of the previous one and the entry ID");
+	else
+		snprintf(why, n, "the commit message is not the canonical link message");
+	return -1;
+}
+
+/*
+ * May `signer` link s here?  The genesis is linked by its author; every
+ * other entry by a key that is a member, not revoked, just before it.
+ */
+static int
+linker_check(const struct dml_state *st, const struct dml_stmt *s, const struct dml_pubkey *signer,
+    char *why, size_t n)
+{
+	const struct dml_member *m;
+	char kid[DML_KEY_ID_LEN + 1];
+
+	dml_pubkey_id(kid, signer);
+	if (!st->have_genesis) {
+		if (memcmp(signer->pk, s->author.pk, DML_PUBKEY_LEN) == 0)
+			return 0;
+		snprintf(why, n, "the genesis commit is signed by %.24s..., not by its author", kid);
+		return -1;
+	}
+	if ((m = dml_state_member(st, signer)) == NULL) {
+		snprintf(why, n, "the commit is signed by %.24s..., not a member", kid);
+		return -1;
+	}
+	if (m->revoked) {
+		snprintf(why, n, "the commit is signed by %.24s..., revoked at #%llu", kid,
+		    (unsigned long long)m->revoked_seq);
+		return -1;
+	}
+	return 0;
 }
 
 static void *
@@ -270,7 +343,8 @@ worker(void *arg)
 		return NULL;
 	}
 	while ((i = atomic_fetch_add(&j->next, 1)) < j->n) {
-		check_entry(r, &j->entries[i], &j->stmts[i], j->entries[i].seq >= j->from);
+		check_entry(r, &j->entries[i], &j->stmts[i], &j->links[i],
+		    j->entries[i].seq >= j->from);
 		atomic_fetch_add(&j->done, 1);
 	}
 	dml_repo_free(r);
@@ -290,7 +364,7 @@ dml_verify_report_release(struct dml_verify_report *rep)
 
 /* Pass 1: the chain of commits, root first. */
 static const struct dml_error *
-walk_chain(struct dml_repo *repo, struct dml_verify_report *rep)
+walk_chain(struct dml_repo *repo, const struct dml_oid *head, struct dml_verify_report *rep)
 {
 	struct dml_oid cur, parents[2], tree;
 	struct dml_verify_entry *e;
@@ -301,9 +375,11 @@ walk_chain(struct dml_repo *repo, struct dml_verify_report *rep)
 	char *broken = NULL;
 	int is_broken = 0;
 
-	if ((err = dml_repo_ref_read(repo, DML_LEDGER_REF, &cur, &exists)))
+	if (head)
+		cur = *head;
+	else if ((err = dml_repo_ref_read(repo, DML_LEDGER_REF, &cur, &exists)))
 		return err;
-	if (!exists)
+	else if (!exists)
 		return dml_error_fmt(DML_ERR_NOTFOUND,
 		    "no ledger in this repository (run 'dmlctl init' first)");
 	for (;;) {
@@ -358,12 +434,12 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 	unsigned nthreads, t, started = 0;
 	struct dml_state st;
 	const struct dml_error *err;
-	static const unsigned char zero[32];
+	unsigned char chain[32];
 	size_t i;
-	int replayable;
+	int replayable, chain_known;
 
 	memset(rep, 0, sizeof(*rep));
-	if ((err = dml_crypto_init()) || (err = walk_chain(repo, rep)))
+	if ((err = dml_crypto_init()) || (err = walk_chain(repo, o ? o->head : NULL, rep)))
 		goto fail;
 	memset(&j, 0, sizeof(j));
 	j.main = repo;
@@ -376,7 +452,8 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 	atomic_init(&j.done, atomic_load(&j.next));
 	atomic_init(&j.failed_open, 0);
 	pthread_mutex_init(&j.lock, NULL);
-	if ((j.stmts = calloc(j.n, sizeof(*j.stmts))) == NULL) {
+	if ((j.stmts = calloc(j.n, sizeof(*j.stmts))) == NULL ||
+	    (j.links = calloc(j.n, sizeof(*j.links))) == NULL) {
 		err = dml_error_nomem();
 		goto fail;
 	}
@@ -410,30 +487,38 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 	/* Pass 3: links and authority, in order. */
 	dml_state_init(&st);
 	replayable = 1;
+	chain_known = 1;
+	memset(chain, 0, sizeof(chain));
 	for (i = 0; i < j.n; i++) {
 		struct dml_verify_entry *e = &rep->entries[i];
 		struct dml_stmt *s = j.stmts[i];
-		const unsigned char *want = i == 0 ? zero : (j.stmts[i - 1] ? j.stmts[i - 1]->id : NULL);
-		char msg[160];
+		struct link *lk = &j.links[i];
+		char why[160];
 
 		if (s == NULL) {
-			replayable = 0;
+			replayable = chain_known = 0;
 			continue;
 		}
-		if (s->seq != i) {
-			snprintf(msg, sizeof(msg), "the statement says seq %llu at position %zu",
-			    (unsigned long long)s->seq, i);
-			fail(e, DML_CHECK_LINK, msg);
-		} else if (want == NULL || memcmp(s->prev, want, 32) != 0)
-			fail(e, DML_CHECK_LINK, "prev is not the SHA-256 of the previous statement");
-		else
-			e->ok[DML_CHECK_LINK] = 1;
+		s->seq = i;
+		if (chain_known) {
+			dml_chain_next(chain, chain, s->id);
+			if (link_check(lk->message, s, chain, why, sizeof(why)))
+				fail(e, DML_CHECK_LINK, why);
+			else
+				e->ok[DML_CHECK_LINK] = 1;
+		}
 		/*
 		 * Authority is judged against the state the entries before built.
 		 * After the first entry that fails anything that state is unknown,
 		 * so later entries' authority is not judged (left "skipped") rather
 		 * than blamed for their predecessor.
 		 */
+		if (replayable && lk->signed_ok) {
+			if (linker_check(&st, s, &lk->signer, why, sizeof(why)))
+				fail(e, DML_CHECK_COMMIT_SIGNATURE, why);
+			else
+				e->ok[DML_CHECK_COMMIT_SIGNATURE] = 1;
+		}
 		if (replayable && !entry_failed(e)) {
 			if ((err = dml_state_step(&st, s)))
 				failf(e, DML_CHECK_AUTHORITY, err);
@@ -458,9 +543,13 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 	}
 	err = NULL;
 fail_stmts:
-	for (i = 0; i < j.n; i++)
+	for (i = 0; i < j.n; i++) {
 		dml_stmt_free(j.stmts[i]);
+		if (j.links)
+			free(j.links[i].message);
+	}
 	free(j.stmts);
+	free(j.links);
 	free(tids);
 	pthread_mutex_destroy(&j.lock);
 	if (err == NULL)

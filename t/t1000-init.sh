@@ -62,14 +62,32 @@ test_expect_success 'init creates a repository with a work tree and a genesis en
 	git -C plain rev-list refs/dml/ledger >commits &&
 	test_line_count_1 commits &&
 	dmlctl -C plain ledger show 0 >show &&
+	test_grep "^entry 0$" show &&
 	test_grep "^type ledger.genesis$" show &&
-	test_grep "^seq 0$" show &&
+	test_grep "^ledger sha256:0\{64\}$" show &&
+	! grep "^seq " show &&
+	! grep "^prev " show &&
 	test_grep "^name plain$" show &&
 	sed -n "s/^genesis  *//p" out >want &&
 	dmlctl -C plain --json ledger show 0 >show.json &&
 	"$PYTHON" -c "import json, sys; print(json.load(sys.stdin)[\"id\"])" <show.json >got &&
 	test_cmp want got &&
 	dmlctl -C plain ledger verify
+'
+
+test_expect_success 'the genesis commit links entry 0: its ID and the first chain value' '
+	id=$(cat want) &&
+	git -C plain cat-file commit refs/dml/ledger >commit &&
+	sed "1,/^\$/d" commit >got &&
+	"$PYTHON" - "$id" >expect <<-\EOF &&
+	import hashlib, sys
+	i = sys.argv[1]
+	c = hashlib.sha256(bytes(32) + bytes.fromhex(i[len("sha256:"):])).hexdigest()
+	sys.stdout.write("ledger.genesis #0\n\nEntry: %s\nChain: sha256:%s\n" % (i, c))
+	EOF
+	test_cmp expect got &&
+	founder=$(genesis_author plain) &&
+	test_grep "^committer dmlctl <$founder> " commit
 '
 
 test_expect_success 'init creates no branch and leaves the work tree empty' '
@@ -429,6 +447,8 @@ assert o[\"founder\"] == open(\"id1\").read().strip(), o
 assert o[\"repository\"].endswith(\"/jsonrepo/.git/\"), o
 g = o[\"genesis\"]
 assert g[\"seq\"] == 0 and g[\"type\"] == \"ledger.genesis\", g
+assert g[\"ledger\"] == \"sha256:\" + \"0\" * 64, g
+assert \"prev\" not in g, g
 assert g[\"body\"][\"name\"] == \"json ledger\", g
 assert g[\"statement\"].startswith(\"dmlctl-entry 1\\n\"), g
 " &&

@@ -84,9 +84,10 @@ es = json.load(open(\"log.json\"))
 assert [e[\"seq\"] for e in es] == [4, 3, 2, 1, 0], es
 assert es[0][\"body\"][\"message\"] == \"third note\", es[0]
 assert len(es[1][\"body\"][\"object\"]) == 3, es[1]
-assert es[4][\"prev\"] == \"sha256:\" + \"0\" * 64, es[4]
-for a, b in zip(es, es[1:]):
-    assert a[\"prev\"] == b[\"id\"], (a, b)
+assert es[4][\"ledger\"] == \"sha256:\" + \"0\" * 64, es[4]
+for e in es[:4]:
+    assert e[\"ledger\"] == es[4][\"id\"], e
+    assert \"prev\" not in e, e
 " &&
 	dmlctl -C repo ledger log --json -n 1 >one.json &&
 	"$PYTHON" -c "import json; assert len(json.load(open(\"one.json\"))) == 1"
@@ -111,13 +112,12 @@ test_expect_success 'a statement is canonical text in the documented field order
 	git -C repo cat-file blob "$(sed -n 4p commits):statement" >statement &&
 	alice=$(dmlctl key show alice | sed -n "s/^id  *//p") &&
 	bob=$(dmlctl key show bob | sed -n "s/^id  *//p") &&
-	prev=$(git -C repo cat-file blob "$(sed -n 3p commits):statement" | sha256_hex) &&
+	genesis=$(git -C repo cat-file blob "$(sed -n 1p commits):statement" | sha256_hex) &&
 	o1=$(sha256_hex <data.csv) && o2=$(sha256_hex <model.bin) && o3=$(sha256_hex <empty) &&
 	{
 		echo "dmlctl-entry 1" &&
 		echo "type note" &&
-		echo "seq 3" &&
-		echo "prev sha256:$prev" &&
+		echo "ledger sha256:$genesis" &&
 		echo "author $bob" &&
 		echo "time $((T0 + 3))" &&
 		echo "message second note" &&
@@ -135,6 +135,35 @@ test_expect_success 'the entry ID is the SHA-256 of the statement' '
 		"$PYTHON" -c "import json, sys; print(json.load(open(\"show.json\"))[\"id\"])" >got &&
 		test_cmp want got || return 1
 	done
+'
+
+test_expect_success 'each commit message links its entry: type, seq, entry ID, chain value' '
+	# c(-1) is 32 zero bytes, c(n) = SHA-256(c(n-1) || ID(n)); the message is
+	# "<type> #<seq>", a blank line, "Entry: <ID>" and "Chain: sha256:<c(n)>".
+	"$PYTHON" - <<-\EOF
+	import hashlib, subprocess
+	def git(*a):
+	    return subprocess.check_output(("git", "-C", "repo") + a)
+	chain = bytes(32)
+	genesis = None
+	for seq, c in enumerate(open("commits").read().split()):
+	    st = git("cat-file", "blob", c + ":statement")
+	    i = hashlib.sha256(st).digest()
+	    chain = hashlib.sha256(chain + i).digest()
+	    typ = st.split(b"\n")[1].split(b" ")[1].decode()
+	    want = "%s #%d\n\nEntry: sha256:%s\nChain: sha256:%s\n" % (
+	        typ, seq, i.hex(), chain.hex())
+	    got = git("log", "-1", "--format=%B", c).decode()
+	    assert got.rstrip("\n") == want.rstrip("\n"), (seq, got, want)
+	    raw = git("cat-file", "commit", c).decode()
+	    assert raw.split("\n\n", 1)[1] == want, (seq, raw)
+	    ledger = st.split(b"\n")[2].decode()
+	    if seq == 0:
+	        assert ledger == "ledger sha256:" + "0" * 64, st
+	        genesis = i.hex()
+	    else:
+	        assert ledger == "ledger sha256:" + genesis, st
+	EOF
 '
 
 test_expect_success 'show by ID and ID prefix' '
@@ -192,12 +221,12 @@ test_expect_success 'an ambiguous ID prefix fails' '
 	import hashlib, json, sys
 	author, t = sys.argv[1], sys.argv[2]
 	es = json.load(open("log.json"))
-	head, seq = es[0]["id"], es[0]["seq"] + 1
+	genesis = es[-1]["id"]
 	prefixes = dict((e["id"][7:11], e["seq"]) for e in es)
 	for i in range(10 ** 6):
 	    msg = "collision %d" % i
-	    st = "dmlctl-entry 1\ntype note\nseq %d\nprev %s\nauthor %s\ntime %s\nmessage %s\n" % (
-	        seq, head, author, t, msg)
+	    st = "dmlctl-entry 1\ntype note\nledger %s\nauthor %s\ntime %s\nmessage %s\n" % (
+	        genesis, author, t, msg)
 	    h = hashlib.sha256(st.encode()).hexdigest()
 	    if h[:4] in prefixes:
 	        print(msg)
@@ -267,6 +296,20 @@ lines" 2>err &&
 	test_expect_exit 2 dmlctl -C repo ledger note -k alice -m x extra 2>err &&
 	test_expect_exit 2 dmlctl -C repo ledger note -k alice -m "x$(printf "%04096d" 0)" 2>err &&
 	test_grep "at most 4096 bytes" err &&
+	dmlctl -C repo ledger log >log.after &&
+	test_cmp log.before log.after
+'
+
+test_expect_success 'the same statement again is a replay: refused, nothing appended' '
+	# Entry 2 is "first note" by alice at T0 + 2; written again at the same
+	# time it is the same statement, with the same ID.
+	dmlctl -C repo ledger log >log.before &&
+	git -C repo rev-parse refs/dml/ledger >ref.before &&
+	test_expect_exit 1 env DMLCTL_TIME=$((T0 + 2)) dmlctl -C repo ledger note -k alice \
+		-m "first note" 2>err &&
+	test_grep "the entry is already in the ledger as #2" err &&
+	git -C repo rev-parse refs/dml/ledger >ref.after &&
+	test_cmp ref.before ref.after &&
 	dmlctl -C repo ledger log >log.after &&
 	test_cmp log.before log.after
 '

@@ -103,34 +103,80 @@ statement_id() {
 	echo "sha256:$(git -C "$1" cat-file blob "$2:statement" | sha256sum | cut -d" " -f1)"
 }
 
-# The commit of an entry in R on top of PARENT with tree TREE, for the
-# statement in file STMT, signed with KEYFILE, dated TIME (default: the
-# statement's time); print the commit ID.
+# The genesis entry's ID of the ledger in R (saved by save_commits): what
+# the "ledger" field of every other statement of R says.
+genesis_id() {
+	statement_id "$1" "$(nth "$1" 0)"
+}
+
+# The key ID of an ssh key file (one of ssh/NAME).
+key_id_of() {
+	sed -n "s/ $(basename "$1")\$//p" "$TRASH_DIRECTORY/ids"
+}
+
+# The seq (the N of "<type> #N") and the chain value (hex) that commit C of R records.
+commit_seq() {
+	git -C "$1" log -1 --format=%s "$2" | sed -n "s/.* #\([0-9]*\)\$/\1/p"
+}
+commit_chain() {
+	git -C "$1" log -1 --format=%B "$2" | sed -n "s/^Chain: sha256://p"
+}
+
+# The chain value after an entry: SHA-256 of the previous chain value and
+# the entry ID, both as 32 bytes (arguments in hex, "sha256:" optional).
+chain_next() {
+	"$PYTHON" -c '
+import hashlib, sys
+a, b = (x.replace("sha256:", "") for x in sys.argv[1:3])
+print(hashlib.sha256(bytes.fromhex(a) + bytes.fromhex(b)).hexdigest())
+' "$1" "$2"
+}
+
+# The link message of an entry: TYPE SEQ ENTRY-ID-HEX CHAIN-HEX.
+link_message() {
+	printf "%s #%s\n\nEntry: sha256:%s\nChain: sha256:%s\n" "$@"
+}
+
+# The commit that links an entry in R on top of PARENT with tree TREE, for
+# the statement in file STMT, signed with KEYFILE, dated TIME (default: the
+# statement's time): its seq follows the parent's and its chain value is
+# the next one; print the commit ID.
 entry_commit() {
-	_id=$(sed -n "s/^author //p" "$4") &&
+	_kid=$(key_id_of "$5") &&
+	test -n "$_kid" &&
 	_time=${6:-$(sed -n "s/^time //p" "$4")} &&
+	_eid=$(sha256sum <"$4" | cut -d" " -f1) &&
+	_seq=$(($(commit_seq "$1" "$2") + 1)) &&
+	_chain=$(chain_next "$(commit_chain "$1" "$2")" "$_eid") &&
 	{
 		echo "tree $3" &&
 		echo "parent $2" &&
-		echo "author dmlctl <$_id> $_time +0000" &&
-		echo "committer dmlctl <$_id> $_time +0000" &&
+		echo "author dmlctl <$_kid> $_time +0000" &&
+		echo "committer dmlctl <$_kid> $_time +0000" &&
 		echo &&
-		echo "$(sed -n "s/^type //p" "$4") #$(sed -n "s/^seq //p" "$4")" &&
-		echo &&
-		echo "Entry: sha256:$(sha256sum <"$4" | cut -d" " -f1)"
+		link_message "$(sed -n "s/^type //p" "$4")" $_seq $_eid $_chain
 	} | sign_commit "$1" "$5"
 }
 
-# A new entry on top of PARENT in R: the statement in file STMT, signed
-# (statement and commit) with KEYFILE, the commit dated TIME (default: the
-# statement's time); print the commit ID.
+# A new entry on top of PARENT in R: the statement in file STMT signed
+# with KEYFILE, its commit dated TIME (default, or when empty: the
+# statement's time) and signed with LINKER (default: KEYFILE); print the
+# commit ID.
 craft_entry() {
 	ssh-keygen -q -Y sign -n $NS_STATEMENT -f "$4" <"$3" >"$3.sig" &&
 	_sb=$(git -C "$1" hash-object -w --stdin <"$3") &&
 	_gb=$(git -C "$1" hash-object -w --stdin <"$3.sig") &&
 	_t=$(printf "100644 blob %s\tstatement\n100644 blob %s\tstatement.sig\n" $_sb $_gb |
 		git -C "$1" mktree) &&
-	entry_commit "$1" "$2" $_t "$3" "$4" ${5:-}
+	entry_commit "$1" "$2" $_t "$3" "${6:-$4}" ${5:-}
+}
+
+# Link an existing entry tree (of any commit C) again on top of PARENT in R,
+# signed with KEYFILE; print the commit ID.
+relink() {
+	git -C "$1" cat-file blob "$3:statement" >"$TRASH_DIRECTORY/.relink" &&
+	entry_commit "$1" "$2" "$(git -C "$1" rev-parse "$3^{tree}")" \
+		"$TRASH_DIRECTORY/.relink" "$4"
 }
 
 # A tree object written byte for byte as given, in any order and with
@@ -151,14 +197,14 @@ sys.stdout.buffer.write(out)
 	git -C "$_r" hash-object -t tree --literally -w --stdin <"$TRASH_DIRECTORY/.rawtree"
 }
 
-# A note statement: SEQ PREV-ID AUTHOR-ID TIME MESSAGE.
+# A note statement: LEDGER-ID AUTHOR-ID TIME MESSAGE.
 note_statement() {
-	printf "dmlctl-entry 1\ntype note\nseq %s\nprev %s\nauthor %s\ntime %s\nmessage %s\n" "$@"
+	printf "dmlctl-entry 1\ntype note\nledger %s\nauthor %s\ntime %s\nmessage %s\n" "$@"
 }
 
-# A key.add statement: SEQ PREV-ID AUTHOR-ID TIME KEY-ID ROLES.
+# A key.add statement: LEDGER-ID AUTHOR-ID TIME KEY-ID ROLES.
 key_add_statement() {
-	printf "dmlctl-entry 1\ntype key.add\nseq %s\nprev %s\nauthor %s\ntime %s\nkey %s\nroles %s\n" "$@"
+	printf "dmlctl-entry 1\ntype key.add\nledger %s\nauthor %s\ntime %s\nkey %s\nroles %s\n" "$@"
 }
 
 # A short ledger in R for the cases below:
@@ -272,11 +318,17 @@ test_expect_success '(a) one byte of a statement edited, everything re-signed bu
 	new=$(with_tree a $c $tree) &&
 	replace_entry a 3 $new &&
 	expect_failure a 3 signature "bad signature" &&
+	test_expect_exit 1 dmlctl -C a --json ledger verify >a.all.json &&
+	"$PYTHON" -c "
+import json
+r = json.load(open(\"a.all.json\"))[\"results\"][3]
+assert r[\"checks\"][\"link\"] == \"failed\", r
+" &&
 	later_failures a >later &&
 	head -n 1 later >got &&
 	echo "4 link" >want &&
 	test_cmp want got &&
-	test_grep "^failed entry 4 .*: link: prev is not the SHA-256 of the previous statement\$" a.verify
+	test_grep "^failed entry 4 .*: link: the chain value is not SHA-256 of the previous one and the entry ID\$" a.verify
 '
 
 test_expect_success '(a) one byte of a statement edited by someone without the key' '
@@ -352,14 +404,16 @@ test_expect_success '(c) an entry skipped: its successor re-parented onto its pr
 	build_ledger c &&
 	rechain c "$(nth c 2)" "$(nth c 4)" "$(nth c 5)" &&
 	test "$(ledger_commits c | wc -l)" -eq 5 &&
-	expect_failure c 3 link "the statement says seq 4 at position 3"
+	expect_failure c 3 link "the commit says #4 at position 3"
 '
 
 test_expect_success '(c) two entries swapped' '
 	build_ledger c2 &&
 	rechain c2 "$(nth c2 2)" "$(nth c2 4)" "$(nth c2 3)" "$(nth c2 5)" &&
 	test "$(ledger_commits c2 | wc -l)" -eq 6 &&
-	expect_failure c2 3 link "the statement says seq 4 at position 3" &&
+	expect_failure c2 3 link "the commit says #4 at position 3" &&
+	test_grep "^failed entry 4 .*: link: the commit says #3 at position 4\$" c2.verify &&
+	test_grep "^failed entry 5 .*: link: the chain value is not SHA-256 of the previous one and the entry ID\$" c2.verify &&
 	later_failures c2 >got &&
 	printf "%s\n" "4 link" "5 link" >want &&
 	test_cmp want got
@@ -394,6 +448,110 @@ test_expect_success '(c) a commit of the chain missing' '
 	test_expect_exit 1 dmlctl -C c5 --json ledger verify >out.json &&
 	"$PYTHON" -c "import json; o = json.load(open(\"out.json\")); assert o[\"ok\"] is False, o" &&
 	rm -rf c5
+'
+
+# The link message of each commit: "<type> #<seq>", a blank line, "Entry:
+# sha256:<statement ID>" and "Chain: sha256:<chain value>", nothing else.
+test_expect_success '(c) a commit message with another seq, re-signed' '
+	build_ledger c6 &&
+	new=$(rewrite c6 "$(nth c6 5)" "s/^note #5\$/note #6/") &&
+	git -C c6 cat-file commit $new >commit &&
+	test_grep "^note #6\$" commit &&
+	git -C c6 update-ref refs/dml/ledger $new &&
+	expect_failure c6 5 link "the commit says #6 at position 5\$"
+'
+
+test_expect_success '(c) a commit whose chain value is wrong' '
+	build_ledger c7 &&
+	# What the chain value of entry 3 would be without entry 2.
+	c=$(nth c7 3) &&
+	skip=$(chain_next "$(commit_chain c7 "$(nth c7 1)")" "$(statement_id c7 $c)") &&
+	new=$(rewrite c7 $c "s/^Chain: sha256:.*/Chain: sha256:$skip/") &&
+	test "$(commit_chain c7 $new)" = "$skip" &&
+	replace_entry c7 3 $new &&
+	expect_failure c7 3 link \
+		"the chain value is not SHA-256 of the previous one and the entry ID\$" &&
+	# The next entries record the right values: they are not blamed.
+	later_failures c7 >got &&
+	test_must_be_empty got &&
+	# On the untouched chain, the last entry recording the chain value of
+	# the entry before it, or one counted from zeros.
+	git -C c7 update-ref refs/dml/ledger "$(nth c7 5)" &&
+	dmlctl -C c7 ledger verify >/dev/null &&
+	c=$(nth c7 5) &&
+	new=$(rewrite c7 $c "s/^Chain: sha256:.*/Chain: sha256:$(commit_chain c7 "$(nth c7 4)")/") &&
+	git -C c7 update-ref refs/dml/ledger $new &&
+	expect_failure c7 5 link "the chain value is not" &&
+	zero=$(printf "%064d" 0) &&
+	new=$(rewrite c7 $c "s/^Chain: sha256:.*/Chain: sha256:$(chain_next $zero "$(statement_id c7 $c)")/") &&
+	git -C c7 update-ref refs/dml/ledger $new &&
+	expect_failure c7 5 link "the chain value is not"
+'
+
+test_expect_success '(c) a commit message naming another statement' '
+	build_ledger c8 &&
+	c=$(nth c8 4) &&
+	other=$(statement_id c8 "$(nth c8 3)") &&
+	new=$(rewrite c8 $c "s/^Entry: .*/Entry: $other/") &&
+	replace_entry c8 4 $new &&
+	expect_failure c8 4 link "the commit does not name its statement $(statement_id c8 $c)\$"
+'
+
+test_expect_success '(c) a commit message with more than the link, or another type' '
+	build_ledger c9 &&
+	c=$(nth c9 5) &&
+	new=$(rewrite c9 $c "\$a\\
+Signed-off-by: someone") &&
+	git -C c9 log -1 --format=%B $new >msg &&
+	test_grep "^Signed-off-by: someone\$" msg &&
+	git -C c9 update-ref refs/dml/ledger $new &&
+	expect_failure c9 5 link "the commit message is not the canonical link message\$" &&
+	new=$(rewrite c9 $c "s/^note #5\$/key.add #5/") &&
+	git -C c9 update-ref refs/dml/ledger $new &&
+	expect_failure c9 5 link "the commit message is not the canonical link message\$" &&
+	new=$(rewrite c9 $c "/^Chain: /d") &&
+	git -C c9 update-ref refs/dml/ledger $new &&
+	expect_failure c9 5 link "the chain value is not"
+'
+
+test_expect_success '(c) a statement replayed: linked again, well, by a member' '
+	build_ledger r &&
+	# Entry 2 again as entry 6, with a correct link message and chain value.
+	new=$(relink r "$(nth r 5)" "$(nth r 2)" "$TRASH_DIRECTORY/ssh/founder") &&
+	git -C r log -1 --format=%s $new >subject &&
+	echo "note #6" >want &&
+	test_cmp want subject &&
+	git -C r update-ref refs/dml/ledger $new &&
+	expect_failure r 6 authority "the entry is already in the ledger as #2\$" &&
+	# ...and by its own author; bob'"'"'s entry 3 likewise.
+	new=$(relink r "$(nth r 5)" "$(nth r 3)" "$TRASH_DIRECTORY/ssh/bob") &&
+	git -C r update-ref refs/dml/ledger $new &&
+	expect_failure r 6 authority "the entry is already in the ledger as #3\$" &&
+	# The genesis replayed is a second genesis.
+	new=$(relink r "$(nth r 5)" "$(nth r 0)" "$TRASH_DIRECTORY/ssh/founder") &&
+	git -C r update-ref refs/dml/ledger $new &&
+	expect_failure r 6 authority "a genesis entry may only be entry 0" &&
+	# The append path refuses the same replay.
+	git -C r update-ref refs/dml/ledger "$(nth r 5)" &&
+	test_expect_exit 1 env DMLCTL_TIME=$((T0 + 4)) dmlctl -C r ledger note -k founder \
+		-m "third" 2>err &&
+	test_grep "the entry is already in the ledger as #4" err &&
+	test "$(git -C r rev-parse refs/dml/ledger)" = "$(nth r 5)"
+'
+
+test_expect_success '(c) entries linked again in another order by members: valid' '
+	# What pull does: the statements and their signatures stay, only the
+	# link commits are new.
+	build_ledger o &&
+	c4=$(relink o "$(nth o 2)" "$(nth o 4)" "$TRASH_DIRECTORY/ssh/bob") &&
+	c3=$(relink o $c4 "$(nth o 3)" "$TRASH_DIRECTORY/ssh/founder") &&
+	c5=$(relink o $c3 "$(nth o 5)" "$TRASH_DIRECTORY/ssh/founder") &&
+	git -C o update-ref refs/dml/ledger $c5 &&
+	test "$(git -C o rev-parse $c3:statement)" = "$(git -C o rev-parse "$(nth o 3)":statement)" &&
+	test "$(commit_seq o $c3)" = 4 &&
+	test "$(commit_chain o $c5)" != "$(commit_chain o "$(nth o 5)")" &&
+	dmlctl -C o ledger verify >out &&
+	test_grep "6 entries, every check passed" out
 '
 
 test_expect_success '(d) an attached object replaced with different content' '
@@ -452,9 +610,9 @@ test_expect_success '(d) an entry tree holding two statements: verify and the re
 	small_ledger nofsck/dup &&
 	founder=$(sed -n "s/ founder\$//p" ids) &&
 	head=$(nth nofsck/dup 1) &&
-	prev=$(statement_id nofsck/dup $head) &&
-	note_statement 2 "$prev" "$founder" $((T0 + 2)) "what verify reads" >real &&
-	note_statement 2 "$prev" "$founder" $((T0 + 2)) "what everyone else reads" >alt &&
+	ledger=$(genesis_id nofsck/dup) &&
+	note_statement "$ledger" "$founder" $((T0 + 2)) "what verify reads" >real &&
+	note_statement "$ledger" "$founder" $((T0 + 2)) "what everyone else reads" >alt &&
 	ssh-keygen -q -Y sign -n $NS_STATEMENT -f ssh/founder <real >real.sig &&
 	real=$(git -C nofsck/dup hash-object -w --stdin <real) &&
 	alt=$(git -C nofsck/dup hash-object -w --stdin <alt) &&
@@ -496,7 +654,7 @@ test_expect_success '(d) objects/ listing one object twice where the statement n
 	h1=$(sha256sum <att1 | cut -d" " -f1) &&
 	h2=$(sha256sum <att2 | cut -d" " -f1) &&
 	{
-		note_statement 2 "$(statement_id nofsck/dupobj $head)" "$founder" $((T0 + 2)) \
+		note_statement "$(genesis_id nofsck/dupobj)" "$founder" $((T0 + 2)) \
 			"two attachments" &&
 		printf "object sha256:%s\n" $h1 $h2 | sort
 	} >stmt &&
@@ -524,11 +682,83 @@ test_expect_success '(e) a commit with its gpgsig stripped' '
 	test_must_be_empty got
 '
 
-test_expect_success '(e) a commit signed by another member' '
+# "ed25519:" and the first 16 hex digits of the key ID of NAME, as verify
+# names the signer of a commit.
+short_id() {
+	sed -n "s/ $1\$//p" "$TRASH_DIRECTORY/ids" | cut -c1-24
+}
+
+# git verify-commit of commit C in R with the allowed-signers file dmlctl writes.
+git_verify_commit() {
+	dmlctl -C "$1" ledger allowed-signers >"$TRASH_DIRECTORY/signers" &&
+	git -C "$1" -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$TRASH_DIRECTORY/signers" \
+		verify-commit "$2"
+}
+
+test_expect_success '(e) an entry linked by another member than its author is valid' '
+	# Any member may link an entry (pull re-links others'"'"' entries): the
+	# founder'"'"'s note 2 and bob'"'"'s note 3 linked again by the other one,
+	# each commit naming its signer as committer.
 	build_ledger e2 &&
-	new=$(rewrite e2 "$(nth e2 2)" "s/^tree /tree /" "$TRASH_DIRECTORY/ssh/bob") &&
-	replace_entry e2 2 $new &&
-	expect_failure e2 2 commit-signature "the commit is signed by a key other than the entry.s author"
+	bob=$(sed -n "s/ bob\$//p" ids) &&
+	founder=$(sed -n "s/ founder\$//p" ids) &&
+	new=$(rewrite e2 "$(nth e2 2)" "s/^\(author\|committer\) dmlctl <[^>]*>/\1 dmlctl <$bob>/" \
+		"$TRASH_DIRECTORY/ssh/bob") &&
+	git -C e2 cat-file blob $new:statement >stmt &&
+	test_grep "^author $founder\$" stmt &&
+	new=$(rewrite e2 "$(nth e2 3)" "s/^parent .*/parent $new/; s/^\(author\|committer\) dmlctl <[^>]*>/\1 dmlctl <$founder>/" \
+		"$TRASH_DIRECTORY/ssh/founder") &&
+	git -C e2 cat-file blob $new:statement >stmt &&
+	test_grep "^author $bob\$" stmt &&
+	rechain e2 $new "$(nth e2 4)" "$(nth e2 5)" &&
+	ledger_commits e2 >after &&
+	! test_cmp e2.commits after &&
+	dmlctl -C e2 ledger verify >out &&
+	test_grep "6 entries, every check passed" out &&
+	git_verify_commit e2 "$(sed -n 3p after)" 2>err &&
+	test_grep "Good \"git\" signature for $bob with ED25519 key" err &&
+	git_verify_commit e2 "$(sed -n 4p after)" 2>err &&
+	test_grep "Good \"git\" signature for $founder with ED25519 key" err
+'
+
+test_expect_success '(e) a commit signed by a key that is not a member' '
+	build_ledger e4 &&
+	new=$(rewrite e4 "$(nth e4 2)" "s/^tree /tree /" "$TRASH_DIRECTORY/ssh/mallory") &&
+	replace_entry e4 2 $new &&
+	expect_failure e4 2 commit-signature \
+		"the commit is signed by $(short_id mallory)\.\.\., not a member\$" &&
+	later_failures e4 >got &&
+	test_must_be_empty got
+'
+
+test_expect_success '(e) an entry linked by the key it adds: a member only after it' '
+	build_ledger e5 &&
+	new=$(rewrite e5 "$(nth e5 1)" "s/^tree /tree /" "$TRASH_DIRECTORY/ssh/bob") &&
+	replace_entry e5 1 $new &&
+	expect_failure e5 1 commit-signature "the commit is signed by $(short_id bob)\.\.\., not a member\$"
+'
+
+test_expect_success '(e) a commit signed by a member revoked before it' '
+	build_ledger e6 &&
+	DMLCTL_TIME=$((T0 + 11)) dmlctl -C e6 key revoke -k founder Bob >/dev/null &&
+	DMLCTL_TIME=$((T0 + 12)) dmlctl -C e6 ledger note -k founder -m "after" >/dev/null &&
+	save_commits e6 &&
+	new=$(rewrite e6 "$(nth e6 7)" "s/^tree /tree /" "$TRASH_DIRECTORY/ssh/bob") &&
+	git -C e6 update-ref refs/dml/ledger $new &&
+	expect_failure e6 7 commit-signature "the commit is signed by $(short_id bob)\.\.\., revoked at #6\$" &&
+	# The revocation entry itself may still be linked by the key it revokes.
+	new=$(rewrite e6 "$(nth e6 6)" "s/^tree /tree /" "$TRASH_DIRECTORY/ssh/bob") &&
+	replace_entry e6 6 $new &&
+	dmlctl -C e6 ledger verify >out &&
+	test_grep "8 entries, every check passed" out
+'
+
+test_expect_success '(e) the genesis commit signed by a member that is not its author' '
+	build_ledger e7 &&
+	new=$(rewrite e7 "$(nth e7 0)" "s/^tree /tree /" "$TRASH_DIRECTORY/ssh/bob") &&
+	replace_entry e7 0 $new &&
+	expect_failure e7 0 commit-signature \
+		"the genesis commit is signed by $(short_id bob)\.\.\., not by its author\$"
 '
 
 test_expect_success '(e) a commit whose signed text was changed' '
@@ -545,9 +775,14 @@ test_expect_success '(e) a commit whose signed text was changed' '
 test_expect_success '(f) an entry signed by a key that is not a member' '
 	build_ledger f &&
 	mallory=$(sed -n "s/ mallory\$//p" ids) &&
-	note_statement 6 "$(statement_id f "$(nth f 5)")" "$mallory" $((T0 + 6)) \
-		"mallory was here" >stmt &&
+	note_statement "$(genesis_id f)" "$mallory" $((T0 + 6)) "mallory was here" >stmt &&
+	# Linked by mallory: the commit is no member'"'"'s.
 	new=$(craft_entry f "$(nth f 5)" stmt "$TRASH_DIRECTORY/ssh/mallory") &&
+	git -C f update-ref refs/dml/ledger $new &&
+	expect_failure f 6 commit-signature "the commit is signed by $(short_id mallory)\.\.\., not a member" &&
+	# Linked by a member: the entry is still no member'"'"'s.
+	new=$(craft_entry f "$(nth f 5)" stmt "$TRASH_DIRECTORY/ssh/mallory" "" \
+		"$TRASH_DIRECTORY/ssh/founder") &&
 	git -C f update-ref refs/dml/ledger $new &&
 	expect_failure f 6 authority "key .$mallory. is not a member of this ledger"
 '
@@ -562,7 +797,32 @@ test_expect_success '(f) an entry tree copied from another ledger' '
 	git -C f2 update-ref -d refs/other &&
 	new=$(rewrite f2 $foreign "s/^parent .*/parent $(nth f2 5)/") &&
 	git -C f2 update-ref refs/dml/ledger $new &&
-	expect_failure f2 6 link "the statement says seq 1 at position 6"
+	expect_failure f2 6 link "the commit says #1 at position 6" &&
+	# Linked properly by a member of this ledger, it still names the other one.
+	new=$(relink f2 "$(nth f2 5)" $foreign "$TRASH_DIRECTORY/ssh/founder") &&
+	git -C f2 update-ref refs/dml/ledger $new &&
+	expect_failure f2 6 authority \
+		"the entry belongs to another ledger (this one is $(genesis_id f2))\$"
+'
+
+test_expect_success '(f) an entry naming another ledger, by a member of this one' '
+	# The other ledger has the same founder, name and genesis time but
+	# another policy, so another genesis ID.
+	build_ledger f3 &&
+	DMLCTL_TIME=$T0 dmlctl -q init -k founder --name f3 --allow note:member f3other >/dev/null &&
+	other=$(dmlctl -C f3other --json ledger show 0 | "$PYTHON" -c "import json, sys; print(json.load(sys.stdin)[\"id\"])") &&
+	test "$other" != "$(genesis_id f3)" &&
+	founder=$(sed -n "s/ founder\$//p" ids) &&
+	note_statement "$other" "$founder" $((T0 + 6)) "meant for the other ledger" >stmt &&
+	new=$(craft_entry f3 "$(nth f3 5)" stmt "$TRASH_DIRECTORY/ssh/founder") &&
+	git -C f3 update-ref refs/dml/ledger $new &&
+	expect_failure f3 6 authority \
+		"the entry belongs to another ledger (this one is $(genesis_id f3))\$" &&
+	# Naming the all-zero ledger, as only a genesis entry may.
+	note_statement "sha256:$(printf "%064d" 0)" "$founder" $((T0 + 6)) "no ledger" >stmt &&
+	new=$(craft_entry f3 "$(nth f3 5)" stmt "$TRASH_DIRECTORY/ssh/founder") &&
+	git -C f3 update-ref refs/dml/ledger $new &&
+	expect_failure f3 6 authority "the entry belongs to another ledger"
 '
 
 test_expect_success '(g) a note written before its key was revoked, re-chained after the revocation' '
@@ -579,7 +839,13 @@ test_expect_success '(g) a note written before its key was revoked, re-chained a
 	revoke=$(git -C g rev-parse refs/dml/ledger) &&
 	rechain g $revoke $late &&
 	test "$(ledger_commits g | wc -l)" -eq 8 &&
-	expect_failure g 7 link "the statement says seq 6 at position 7"
+	expect_failure g 7 link "the commit says #6 at position 7" &&
+	# Re-linked at its new place by a member: now bob'"'"'s authority is
+	# judged there, after his revocation.
+	new=$(relink g $revoke $late "$TRASH_DIRECTORY/ssh/founder") &&
+	git -C g update-ref refs/dml/ledger $new &&
+	bob=$(sed -n "s/ bob\$//p" ids) &&
+	expect_failure g 7 authority "key .$bob. was revoked at entry 6"
 '
 
 test_expect_success '(g) a revoked key forging a well-linked entry after its revocation' '
@@ -588,8 +854,11 @@ test_expect_success '(g) a revoked key forging a well-linked entry after its rev
 	revoke=$(git -C g2 rev-parse refs/dml/ledger) &&
 	echo $revoke >g2.revoke &&
 	bob=$(sed -n "s/ bob\$//p" ids) &&
-	note_statement 7 "$(statement_id g2 $revoke)" "$bob" $((T0 + 12)) "still here" >stmt &&
+	note_statement "$(genesis_id g2)" "$bob" $((T0 + 12)) "still here" >stmt &&
 	new=$(craft_entry g2 $revoke stmt "$TRASH_DIRECTORY/ssh/bob") &&
+	git -C g2 update-ref refs/dml/ledger $new &&
+	expect_failure g2 7 commit-signature "the commit is signed by $(short_id bob)\.\.\., revoked at #6" &&
+	new=$(craft_entry g2 $revoke stmt "$TRASH_DIRECTORY/ssh/bob" "" "$TRASH_DIRECTORY/ssh/founder") &&
 	git -C g2 update-ref refs/dml/ledger $new &&
 	expect_failure g2 7 authority "key .$bob. was revoked at entry 6"
 '
@@ -604,7 +873,7 @@ test_expect_success '(g) the same forgery is refused at append time' '
 test_expect_success 'the forged entries are well-formed: a member forging as itself passes' '
 	build_ledger h &&
 	bob=$(sed -n "s/ bob\$//p" ids) &&
-	note_statement 6 "$(statement_id h "$(nth h 5)")" "$bob" $((T0 + 6)) "crafted by hand" >stmt &&
+	note_statement "$(genesis_id h)" "$bob" $((T0 + 6)) "crafted by hand" >stmt &&
 	new=$(craft_entry h "$(nth h 5)" stmt "$TRASH_DIRECTORY/ssh/bob") &&
 	git -C h update-ref refs/dml/ledger $new &&
 	dmlctl -C h ledger verify >out &&
@@ -624,24 +893,36 @@ import json
 o = json.load(open(\"out.json\"))
 assert o[\"ok\"] is True and [r[\"seq\"] for r in o[\"results\"]] == [4, 5], o
 " &&
+	test_expect_exit 1 dmlctl -C c7 ledger verify --from 5 >out &&
+	test_grep "^FAILED entry 5 ([^)]*): link: the chain value is not" out &&
+	test_expect_exit 1 dmlctl -C c7 --json ledger verify --from 5 >out.json &&
+	"$PYTHON" -c "
+import json
+o = json.load(open(\"out.json\"))
+assert o[\"ok\"] is False and o[\"first_failure\"] == 5, o
+" &&
+	# Links are checked before N too: in a, entry 3 is no longer the
+	# statement its commit names.
 	test_expect_exit 1 dmlctl -C a ledger verify --from 4 >out &&
-	test_grep "^FAILED entry 4 ([^)]*): link: " out &&
+	test_grep "^FAILED entry 3 ([^)]*): link: the commit does not name its statement " out &&
 	test_expect_exit 1 dmlctl -C a --json ledger verify --from 4 >out.json &&
 	"$PYTHON" -c "
 import json
 o = json.load(open(\"out.json\"))
-assert o[\"ok\"] is False and o[\"first_failure\"] == 4, o
+assert o[\"ok\"] is False and o[\"first_failure\"] == 3, o
+assert [r[\"seq\"] for r in o[\"results\"]] == [4, 5], o
 "
 '
 
 test_expect_success 'verify --from N fails when an entry before N fails' '
 	small_ledger from &&
 	mallory=$(sed -n "s/ mallory\$//p" ids) &&
-	key_add_statement 2 "$(statement_id from "$(nth from 1)")" "$mallory" $((T0 + 2)) \
-		"$mallory" member >stmt &&
-	c2=$(craft_entry from "$(nth from 1)" stmt "$TRASH_DIRECTORY/ssh/mallory") &&
-	note_statement 3 "$(statement_id from $c2)" "$mallory" $((T0 + 3)) "a member now" >stmt &&
-	c3=$(craft_entry from $c2 stmt "$TRASH_DIRECTORY/ssh/mallory") &&
+	key_add_statement "$(genesis_id from)" "$mallory" $((T0 + 2)) "$mallory" member >stmt &&
+	c2=$(craft_entry from "$(nth from 1)" stmt "$TRASH_DIRECTORY/ssh/mallory" "" \
+		"$TRASH_DIRECTORY/ssh/founder") &&
+	note_statement "$(genesis_id from)" "$mallory" $((T0 + 3)) "a member now" >stmt &&
+	c3=$(craft_entry from $c2 stmt "$TRASH_DIRECTORY/ssh/mallory" "" \
+		"$TRASH_DIRECTORY/ssh/founder") &&
 	git -C from update-ref refs/dml/ledger $c3 &&
 	expect_failure from 2 authority "key .$mallory. is not a member of this ledger" &&
 	test_expect_exit 1 dmlctl -C from ledger verify --from 3 >out &&
@@ -662,8 +943,7 @@ assert o[\"results\"][0][\"checks\"][\"authority\"] == \"skipped\", o
 test_expect_success 'a time beyond the calendar is shown as the number it is' '
 	small_ledger far &&
 	founder=$(sed -n "s/ founder\$//p" ids) &&
-	note_statement 2 "$(statement_id far "$(nth far 1)")" "$founder" 9223372036854775807 \
-		"the end of time" >stmt &&
+	note_statement "$(genesis_id far)" "$founder" 9223372036854775807 "the end of time" >stmt &&
 	new=$(craft_entry far "$(nth far 1)" stmt "$TRASH_DIRECTORY/ssh/founder" $((T0 + 2))) &&
 	git -C far update-ref refs/dml/ledger $new &&
 	dmlctl -C far ledger verify >out &&
@@ -691,11 +971,16 @@ test_expect_success 'a damaged ledger can still be read' '
 '
 
 test_expect_success 'appending to a damaged ledger is refused' '
-	git -C a rev-parse refs/dml/ledger >before &&
-	test_must_fail dmlctl -C a ledger note -k founder -m "on top of a forgery" 2>err &&
-	test_grep "ledger verify" err &&
-	git -C a rev-parse refs/dml/ledger >after &&
-	test_cmp before after
+	# a: entry 3 is not the statement its commit names; c2: two entries
+	# swapped, so their commits say another seq and chain value.
+	for r in a c2
+	do
+		git -C $r rev-parse refs/dml/ledger >before &&
+		test_must_fail dmlctl -C $r ledger note -k founder -m "on top of a forgery" 2>err &&
+		test_grep "ledger verify" err &&
+		git -C $r rev-parse refs/dml/ledger >after &&
+		test_cmp before after || return 1
+	done
 '
 
 test_expect_success 'cleanup: remove the repositories git fsck rejects' '

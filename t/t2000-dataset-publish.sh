@@ -98,7 +98,7 @@ test_expect_success 'the file ID is the sha256sum of the file, in show --json an
 
 test_expect_success 'the entry records the terms, the format and the counts' '
 	git -C repo cat-file blob refs/dml/ledger:statement >statement &&
-	sed "1,6d" statement >body &&
+	sed "1,5d" statement >body &&
 	m=$(sed -n "s/^manifest //p" body) &&
 	s=$(sed -n "s/^schema //p" body) &&
 	cat >want <<-EOF &&

@@ -229,9 +229,14 @@ open(sys.argv[3], \"wb\").write(a[:cut(a)] + b[cut(b):])
 '
 
 test_expect_success 'the same file twice is refused, a second update from a key is recorded' '
-	submit bob bob.r1.upd &&
+	# Submitted again, at another time or at the same (the very same
+	# statement, which no ledger takes twice), the round rule
+	# answers first: it says more than "already in the ledger".
+	env DMLCTL_TIME=1700000000 dmlctl -q -C repo update submit -k bob "$PWD/bob.r1.upd" &&
 	refused 1 "this update was submitted at entry #" \
-		dmlctl -C repo update submit -k bob "$PWD/bob.r1.upd" &&
+		env DMLCTL_TIME=1700000001 dmlctl -C repo update submit -k bob "$PWD/bob.r1.upd" &&
+	refused 1 "this update was submitted at entry #" \
+		env DMLCTL_TIME=1700000000 dmlctl -C repo update submit -k bob "$PWD/bob.r1.upd" &&
 	refused 1 "this update was submitted at entry #" \
 		dmlctl -C repo update submit -k coord "$PWD/bob.r1.upd" &&
 	dmlctl -q -C repo update train --round r1 -o "$PWD/bob2.r1.upd" "$PWD/bob2.csv" &&
@@ -390,19 +395,28 @@ test_expect_success 'strict mode refuses krum while n <= 2f + 2' '
 # ---- a forged round.aggregate ----
 
 # The commit for statement file STMT with tree TREE on top of PARENT in
-# repository R, signed with KEYFILE as dmlctl signs; print its ID.
+# repository R, signed with KEYFILE as dmlctl signs (the statement's
+# author links it); print its ID.  Its message links the entry after
+# PARENT: the next seq, and the chain value SHA-256(parent's || entry ID).
 entry_commit() {
 	_id=$(sed -n "s/^author //p" "$4") &&
 	_time=$(sed -n "s/^time //p" "$4") &&
+	_eid=$(sha256sum <"$4" | cut -d" " -f1) &&
+	_seq=$(($(git -C "$1" log -1 --format=%s "$2" | sed -n "s/.* #\([0-9]*\)\$/\1/p") + 1)) &&
+	_chain=$("$PYTHON" -c "
+import hashlib, sys
+print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + bytes.fromhex(sys.argv[2])).hexdigest())
+" "$(git -C "$1" log -1 --format=%B "$2" | sed -n "s/^Chain: sha256://p")" "$_eid") &&
 	{
 		echo "tree $3" &&
 		echo "parent $2" &&
 		echo "author dmlctl <$_id> $_time +0000" &&
 		echo "committer dmlctl <$_id> $_time +0000" &&
 		echo &&
-		echo "$(sed -n "s/^type //p" "$4") #$(sed -n "s/^seq //p" "$4")" &&
+		echo "$(sed -n "s/^type //p" "$4") #$_seq" &&
 		echo &&
-		echo "Entry: sha256:$(sha256sum <"$4" | cut -d" " -f1)"
+		echo "Entry: sha256:$_eid" &&
+		echo "Chain: sha256:$_chain"
 	} >"$TRASH_DIRECTORY/.commit" &&
 	ssh-keygen -q -Y sign -n git -f "$5" <"$TRASH_DIRECTORY/.commit" >"$TRASH_DIRECTORY/.commit.sig" &&
 	awk 'NR == FNR { sig[n++] = $0; next }
@@ -454,7 +468,8 @@ test_expect_success 'ledger verify catches a round.aggregate whose model was alt
 	test "$old" != "$base" &&
 	new=$(reforge_head forged.git "s/^model sha256:$old\$/model sha256:$base/" base.model) &&
 	git -C forged.git update-ref refs/dml/ledger $new $c &&
-	seq=$(git -C forged.git cat-file blob "$new:statement" | sed -n "s/^seq //p") &&
+	seq=$(git -C forged.git log -1 --format=%s $new | sed -n "s/.* #\([0-9]*\)\$/\1/p") &&
+	test -n "$seq" &&
 	test_expect_exit 1 dmlctl -C forged.git ledger verify >out 2>err &&
 	test_grep "^FAILED entry $seq (round.aggregate sha256:[0-9a-f]*): data: .*differs from the stored model" out err &&
 	# the signature and authority were fine: only the data check caught it

@@ -26,7 +26,8 @@
 # list', round arguments and --round to those of 'dmlctl round list' (only
 # the open rounds where only an open round will do, the aggregated ones for
 # reward compute, and for reward pay those that 'dmlctl reward list' does
-# not list as paid yet), --base-model to models and aggregated rounds (all
+# not list as paid yet), the remote of fetch, pull, push and remote remove
+# to those of 'dmlctl remote list', --base-model to models and aggregated rounds (all
 # in the repository that -C names, if given), -C and directories to
 # directories, files to files.
 
@@ -54,6 +55,15 @@ _dmlctl_help_opts()
 			printf '%s\n' "$name"
 		done
 	done < <(_dmlctl_run "$@" -h)
+}
+
+# The remotes of the repository, as 'dmlctl remote list' prints them.
+_dmlctl_remote_names()
+{
+	local name url
+	while IFS=$'\t' read -r name url; do
+		printf '%s\n' "$name"
+	done < <(_dmlctl_run "${_dmlctl_global[@]}" remote list)
 }
 
 # The names of the keys in the key directory.
@@ -325,6 +335,12 @@ _dmlctl()
 		;;
 	init)
 		((${#args[@]} == 0)) && _dmlctl_dirs
+		;;
+	fetch | pull | push | 'remote remove')
+		((${#args[@]} == 0)) && _dmlctl_words "$(_dmlctl_remote_names)"
+		;;
+	clone)
+		((${#args[@]} <= 1)) && _dmlctl_dirs
 		;;
 	'key show' | 'key export' | 'key revoke' | balance)
 		((${#args[@]} == 0)) && _dmlctl_words "$(_dmlctl_key_names)"

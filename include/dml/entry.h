@@ -2,13 +2,12 @@
  * dml/entry.h - ledger statements: the canonical text that is hashed and signed.
  *
  * A statement is UTF-8 text, one "name value\n" line per field, no blank
- * lines, no optional whitespace.  It starts with six header fields, always in
+ * lines, no optional whitespace.  It starts with five header fields, always in
  * this order:
  *
  *	dmlctl-entry 1
  *	type <entry type>
- *	seq <sequence number, 0 for genesis>
- *	prev sha256:<hex of the previous statement's SHA-256, zeros for genesis>
+ *	ledger sha256:<the genesis entry's ID, zeros in the genesis itself>
  *	author ed25519:<hex of the author's public key>
  *	time <seconds since the epoch>
  *
@@ -20,6 +19,12 @@
  * control characters, invalid UTF-8 and a missing final newline.  Hence
  * exactly one byte string per meaning, and the entry ID, "sha256:<hex>" of
  * the statement bytes, names the meaning.
+ *
+ * A statement names its ledger but not its place in it: the place (sequence
+ * number and chain value) is in the ledger commit, signed by whoever linked
+ * the entry (see dml/ledger.h).  So an entry keeps its ID and its author's
+ * signature when it is re-linked on top of entries appended elsewhere, the
+ * way `dmlctl pull` rebases local entries.
  *
  * Entry types are data (struct dml_entry_type): later features add types to
  * the table in lib/types.c without changing the format of existing ones.
@@ -102,8 +107,8 @@ struct dml_stmt {
 	size_t len;
 	unsigned char id[32];	/* SHA-256 of text */
 	const struct dml_entry_type *type;
-	uint64_t seq;
-	unsigned char prev[32];
+	uint64_t seq;		/* its place in the ledger: set by the ledger, not parsed */
+	unsigned char ledger[32];
 	struct dml_pubkey author;
 	uint64_t time;
 	struct dml_field *fields;	/* body fields, in order */
@@ -112,7 +117,7 @@ struct dml_stmt {
 
 /*
  * Parse a statement.  On error the message names the line and field, e.g.
- * "line 4: field 'prev': expected sha256:<64 hex digits>".
+ * "line 3: field 'ledger': expected sha256:<64 hex digits>".
  */
 const struct dml_error *dml_stmt_parse(struct dml_stmt **out, const char *text, size_t n);
 void dml_stmt_free(struct dml_stmt *s);
@@ -149,8 +154,7 @@ int dml_id_parse(unsigned char id[32], const char *s, size_t n);
  */
 struct dml_stmt_builder {
 	const char *type;
-	uint64_t seq;
-	unsigned char prev[32];
+	unsigned char ledger[32];
 	struct dml_pubkey author;
 	uint64_t time;
 	struct {

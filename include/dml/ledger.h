@@ -6,9 +6,18 @@
  *	statement.sig		SSHSIG by the author, namespace DML_NS_STATEMENT
  *	objects/<hex>		each object the statement names by a DML_F_OBJECT
  *				field, stored under its SHA-256 (optional)
- * and whose gpgsig header is an SSHSIG by the author in namespace "git", so
- * stock `git verify-commit` accepts it.  The commit's single parent is the
- * previous entry's commit; the genesis commit has none.
+ * and whose message places the entry in the chain (dml_link_message):
+ *
+ *	<type> #<seq>
+ *
+ *	Entry: sha256:<the statement's ID>
+ *	Chain: sha256:<the chain value after it, dml_chain_next>
+ *
+ * The commit's gpgsig header is an SSHSIG in namespace "git" by the key that
+ * linked the entry there (any member at that point: the author when it was
+ * appended here, the puller's key when `dmlctl pull` re-linked it), so stock
+ * `git verify-commit` accepts it.  The commit's single parent is the previous
+ * entry's commit; the genesis commit has none.
  *
  * The state (struct dml_state) is what replaying the entries in order gives:
  * the members with their roles, the policy (which roles may write which entry
@@ -99,12 +108,20 @@ struct dml_balance {
 	uint64_t amount;	/* in the smallest token unit */
 };
 
+struct dml_id_slot {
+	unsigned char id[32];
+	uint64_t seq1;		/* seq + 1; 0 for an empty slot */
+};
+
 struct dml_state {
 	int have_genesis;
 	char *name;			/* the ledger's name */
 	uint64_t seq;			/* last applied entry */
-	unsigned char head[32];		/* its statement ID */
+	unsigned char genesis[32];	/* the genesis entry's ID: names the ledger */
+	unsigned char chain[32];	/* chain value after the last entry (dml_chain_next) */
 	uint64_t time;
+	struct dml_id_slot *ids;	/* every entry ID so far: an open-addressing set */
+	size_t nids, idcap;
 	char *roles[DML_MAX_ROLES];
 	size_t nroles;
 	struct dml_member *members;	/* sorted by key */
@@ -148,11 +165,19 @@ uint64_t dml_state_balance(const struct dml_state *st, const struct dml_pubkey *
 /* balance += add - sub; an error (state unchanged) if it would leave 0..2^64-1. */
 const struct dml_error *dml_state_credit(struct dml_state *st, const struct dml_pubkey *k,
     uint64_t add, uint64_t sub);
+/*
+ * The chain value: c(-1) is 32 zero bytes and c(n) = SHA-256(c(n-1) || ID(n)),
+ * so c(n) names the entries 0..n in order.  Ledger commits record it.
+ */
+void dml_chain_next(unsigned char out[32], const unsigned char prev[32],
+    const unsigned char id[32]);
+/* Seq of an entry ID already applied, or -1. */
+int64_t dml_state_find_id(const struct dml_state *st, const unsigned char id[32]);
 /* Check without applying: the first half of dml_state_step. */
 const struct dml_error *dml_state_check(const struct dml_state *st, const struct dml_stmt *s);
 /*
- * Check that s may follow the state (sequence, previous ID, authority, the
- * type's own rules) and apply it.  Errors are DML_ERR_VERIFY or DML_ERR_DENIED.
+ * Check that s may follow the state (its ledger, seq, that its ID is new,
+ * authority, the type's own rules) and apply it.  Errors are DML_ERR_VERIFY or DML_ERR_DENIED.
  */
 const struct dml_error *dml_state_step(struct dml_state *st, const struct dml_stmt *s);
 
@@ -176,7 +201,21 @@ struct dml_ledger;
 #define DML_LEDGER_NOREPLAY 0x1	/* list entries only: for reading a damaged ledger */
 const struct dml_error *dml_ledger_open(struct dml_ledger **out, struct dml_repo *repo,
     unsigned flags);
+/* The same for the chain ending at `head` (a fetched one, say), whatever the ref says. */
+const struct dml_error *dml_ledger_open_at(struct dml_ledger **out, struct dml_repo *repo,
+    const struct dml_oid *head, unsigned flags);
 void dml_ledger_free(struct dml_ledger *l);
+/* The commit of entry seq, or NULL past the end. */
+const struct dml_oid *dml_ledger_commit(const struct dml_ledger *l, uint64_t seq);
+/*
+ * Link the entry of commit `old` (from another chain) on top of this one,
+ * in memory and in the object store, not the ref: the statement, its
+ * signature and its tree are kept; the new chain commit is signed by k.
+ * DML_ERR_VERIFY or DML_ERR_DENIED when the entry is not valid here (the
+ * handle is unchanged); *out is the statement at its new seq.
+ */
+const struct dml_error *dml_ledger_relink(struct dml_ledger *l, const struct dml_key *k,
+    const struct dml_oid *old, struct dml_stmt **out);
 const struct dml_state *dml_ledger_state(const struct dml_ledger *l);
 /* Number of entries (head seq + 1). */
 uint64_t dml_ledger_count(const struct dml_ledger *l);
@@ -205,7 +244,7 @@ const struct dml_error *dml_ledger_create(struct dml_repo *repo, const struct dm
 
 /*
  * Append one entry of `b->type` with body fields from b, signed by k.  The
- * header (seq, prev, author, time) is filled in here.  Objects in att are
+ * header (ledger, author, time) is filled in here.  Objects in att are
  * stored with the entry; each must be named by an OBJECT field.  Appending
  * is compare-and-swap on the ref: when another writer wins, the entry is
  * rebuilt on the new head and tried again.  The entry is checked against the
@@ -233,6 +272,18 @@ const struct dml_error *dml_ledger_append_store(struct dml_ledger *l, const stru
 
 /* The repository the ledger lives in. */
 struct dml_repo *dml_ledger_repo(struct dml_ledger *l);
+
+/* The commit message that links an entry at seq with the given chain value. */
+#define DML_LINK_MESSAGE_MAX (DML_TOKEN_MAX + 2 * DML_ID_LEN + 64)
+void dml_link_message(char *out, size_t n, const char *type, uint64_t seq,
+    const unsigned char id[32], const unsigned char chain[32]);
+/*
+ * Write the signed chain commit that links entry s (whose tree is `tree`) at
+ * seq on top of parent (NULL for the genesis), signed by k.
+ */
+const struct dml_error *dml_ledger_link(struct dml_repo *repo, const struct dml_key *k,
+    const struct dml_stmt *s, uint64_t seq, const unsigned char chain[32],
+    const struct dml_oid *tree, const struct dml_oid *parent, struct dml_oid *commit);
 /* The top-level items of entry `seq`'s tree. */
 const struct dml_error *dml_ledger_read_tree(struct dml_ledger *l, uint64_t seq,
     struct dml_tree_item **items, size_t *n);
@@ -257,9 +308,9 @@ const struct dml_error *dml_ledger_find(struct dml_ledger *l, const char *prefix
 enum dml_check {
 	DML_CHECK_CHAIN,	/* commit parent links and tree layout */
 	DML_CHECK_STATEMENT,	/* canonical, parseable statement */
-	DML_CHECK_LINK,		/* seq and prev follow the previous entry */
+	DML_CHECK_LINK,		/* the commit message: seq, entry ID, chain value */
 	DML_CHECK_SIGNATURE,	/* statement signature by the author */
-	DML_CHECK_COMMIT_SIGNATURE,	/* gpgsig by the author over the commit */
+	DML_CHECK_COMMIT_SIGNATURE,	/* gpgsig over the commit, by a member then */
 	DML_CHECK_OBJECTS,	/* every named object present with its digest */
 	DML_CHECK_DATA,		/* stored data recomputed (the type's verify_store) */
 	DML_CHECK_AUTHORITY,	/* the author was allowed to write it */
@@ -285,6 +336,7 @@ struct dml_verify_report {
 };
 
 struct dml_verify_opts {
+	const struct dml_oid *head;	/* the chain to check; NULL: refs/dml/ledger */
 	uint64_t from;		/* report entries from this seq on */
 	unsigned threads;	/* 0: one per core */
 	/* Called now and then with entries done so far; may be NULL. */

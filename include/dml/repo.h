@@ -143,6 +143,50 @@ const struct dml_error *dml_repo_ref_read(struct dml_repo *r, const char *name,
 const struct dml_error *dml_repo_ref_cas(struct dml_repo *r, const char *name,
     const struct dml_oid *new, const struct dml_oid *old, const char *logmsg);
 
+/* Set a ref whatever it holds (for refs only dmlctl moves: remote-tracking, backups). */
+const struct dml_error *dml_repo_ref_set(struct dml_repo *r, const char *name,
+    const struct dml_oid *to, const char *logmsg);
+/* Delete a ref; no error when it does not exist. */
+const struct dml_error *dml_repo_ref_delete(struct dml_repo *r, const char *name);
+
+/*
+ * Remotes are git's own (remote.<name>.url in the repository's config), so
+ * `git remote -v` shows them too.  Where a remote is named below, a URL or
+ * a path works as well: local paths, file://, git://, ssh:// (keys from the
+ * ssh agent) and https://, as far as libgit2 was built with them.
+ */
+struct dml_remote_info {
+	char *name;
+	char *url;
+};
+const struct dml_error *dml_repo_remote_add(struct dml_repo *r, const char *name,
+    const char *url);
+const struct dml_error *dml_repo_remote_remove(struct dml_repo *r, const char *name);
+const struct dml_error *dml_repo_remote_list(struct dml_repo *r, struct dml_remote_info **out,
+    size_t *n);
+void dml_remote_info_free(struct dml_remote_info *v, size_t n);
+
+struct dml_transfer_opts {
+	/* Called now and then during a transfer; may be NULL. */
+	void (*progress)(void *arg, const char *what, uint64_t done, uint64_t total);
+	void *arg;
+	int die_midway;		/* tests only: abort() once sending has begun */
+};
+
+/*
+ * Download one ref of a remote and every object it reaches, writing no ref
+ * at all: *got is what the remote's ref points to (*found = 0 when it has
+ * no such ref).  The caller decides whether to keep it.
+ */
+const struct dml_error *dml_repo_fetch_ref(struct dml_repo *r, const char *remote,
+    const char *ref, const struct dml_transfer_opts *o, struct dml_oid *got, int *found);
+/*
+ * Push a ref to the same name on a remote, never forced: DML_ERR_MOVED when
+ * the remote refuses because ours does not descend from its ref.
+ */
+const struct dml_error *dml_repo_push_ref(struct dml_repo *r, const char *remote,
+    const char *ref, const struct dml_transfer_opts *o);
+
 /* A git config value (repository, then global), malloc'd, or NULL if unset. */
 const struct dml_error *dml_repo_config_get(struct dml_repo *r, const char *key, char **value);
 /* The same without a repository (global/system config only). */

@@ -29,10 +29,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (s->len != size || memcmp(s->text, data, size) != 0 || s->text[size] != '\0')
 		abort();
 
+	/* The place in the ledger is not in the statement: nothing may set it. */
+	if (s->seq != 0)
+		abort();
 	dml_stmt_builder_init(&b, s->type->name);
-	b.seq = s->seq;
 	b.time = s->time;
-	memcpy(b.prev, s->prev, sizeof(b.prev));
+	memcpy(b.ledger, s->ledger, sizeof(b.ledger));
 	b.author = s->author;
 	/* Fields in reverse: the builder must restore schema and value order. */
 	for (i = s->nfields; i-- > 0;) {
@@ -45,7 +47,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dml_stmt_build(&again, &b) != NULL)
 		abort();
 	if (again->len != s->len || memcmp(again->text, s->text, s->len) != 0 ||
-	    memcmp(again->id, s->id, sizeof(s->id)) != 0 || again->nfields != s->nfields)
+	    memcmp(again->id, s->id, sizeof(s->id)) != 0 || again->nfields != s->nfields ||
+	    memcmp(again->ledger, s->ledger, sizeof(s->ledger)) != 0 ||
+	    memcmp(again->author.pk, s->author.pk, sizeof(s->author.pk)) != 0 ||
+	    again->time != s->time || again->type != s->type)
 		abort();
 	dml_stmt_builder_release(&b);
 	dml_stmt_free(again);

@@ -32,14 +32,21 @@
 #define ID_B "sha256:" HEX_B
 #define ID_C "sha256:" HEX_C
 
-/* The six header lines of a statement of TYPE (seq 1, fixed prev, author, time). */
+/* The five header lines of a statement of TYPE (fixed ledger, author, time). */
 #define HDR(type) \
 	"dmlctl-entry 1\n" \
 	"type " type "\n" \
-	"seq 1\n" \
-	"prev " ID_A "\n" \
+	"ledger " ID_A "\n" \
 	"author " KEY_B "\n" \
 	"time 1700000000\n"
+
+/* A note whose header lines are the given ones: body "message x" on line 6. */
+#define NOTE_WITH(l1, l2, l3, l4, l5) l1 "\n" l2 "\n" l3 "\n" l4 "\n" l5 "\nmessage x\n"
+#define L1 "dmlctl-entry 1"
+#define L2 "type note"
+#define L3 "ledger " ID_A
+#define L4 "author " KEY_B
+#define L5 "time 1"
 
 #define NOTE HDR("note") "message hello world\n"
 
@@ -116,17 +123,17 @@ assert_round_trip(const struct dml_stmt *s)
 	assert_memory_equal(again->text, s->text, s->len);
 	assert_memory_equal(again->id, s->id, 32);
 	assert_ptr_equal(again->type, s->type);
-	assert_true(again->seq == s->seq);
+	/* The place in the ledger is not in the statement: the parser leaves it 0. */
+	assert_true(again->seq == 0);
 	assert_true(again->time == s->time);
-	assert_memory_equal(again->prev, s->prev, 32);
+	assert_memory_equal(again->ledger, s->ledger, 32);
 	assert_memory_equal(again->author.pk, s->author.pk, 32);
 	assert_int_equal(again->nfields, s->nfields);
 
 	/* Re-encode from the parsed fields, given in reverse order. */
 	dml_stmt_builder_init(&b, again->type->name);
-	b.seq = again->seq;
 	b.time = again->time;
-	memcpy(b.prev, again->prev, 32);
+	memcpy(b.ledger, again->ledger, 32);
 	b.author = again->author;
 	for (i = again->nfields; i-- > 0;) {
 		char *v = malloc(again->fields[i].len + 1);
@@ -146,8 +153,7 @@ assert_round_trip(const struct dml_stmt *s)
 
 /* Build TYPE with name/value pairs (NULL-terminated); assert it succeeds. */
 static struct dml_stmt *
-build(const char *type, uint64_t seq, unsigned char prevbyte, unsigned char authorbyte,
-    uint64_t time, ...)
+build(const char *type, unsigned char ledgerbyte, unsigned char authorbyte, uint64_t time, ...)
 {
 	struct dml_stmt_builder b;
 	struct dml_stmt *s = NULL;
@@ -156,9 +162,8 @@ build(const char *type, uint64_t seq, unsigned char prevbyte, unsigned char auth
 	va_list ap;
 
 	dml_stmt_builder_init(&b, type);
-	b.seq = seq;
 	b.time = time;
-	fill(b.prev, 32, prevbyte);
+	fill(b.ledger, 32, ledgerbyte);
 	fill(b.author.pk, 32, authorbyte);
 	va_start(ap, time);
 	while ((name = va_arg(ap, const char *)) != NULL)
@@ -177,7 +182,7 @@ build(const char *type, uint64_t seq, unsigned char prevbyte, unsigned char auth
 static void
 test_round_trip_genesis(void **state)
 {
-	struct dml_stmt *s = build("ledger.genesis", 0, 0, 0xaa, 1700000000,
+	struct dml_stmt *s = build("ledger.genesis", 0, 0xaa, 1700000000,
 	    "allow", "note member",
 	    "member", KEY_B " member",
 	    "name", "Heart study consortium",
@@ -187,8 +192,7 @@ test_round_trip_genesis(void **state)
 	static const char want[] =
 	    "dmlctl-entry 1\n"
 	    "type ledger.genesis\n"
-	    "seq 0\n"
-	    "prev sha256:0000000000000000000000000000000000000000000000000000000000000000\n"
+	    "ledger sha256:0000000000000000000000000000000000000000000000000000000000000000\n"
 	    "author ed25519:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
 	    "time 1700000000\n"
 	    "name Heart study consortium\n"
@@ -206,7 +210,7 @@ test_round_trip_genesis(void **state)
 	dml_stmt_free(s);
 
 	/* Without the optional allow lines. */
-	s = build("ledger.genesis", 0, 0, 0xaa, 0, "name", "x", "member", KEY_A " admin", NULL);
+	s = build("ledger.genesis", 0, 0xaa, 0, "name", "x", "member", KEY_A " admin", NULL);
 	assert_round_trip(s);
 	dml_stmt_free(s);
 }
@@ -214,18 +218,23 @@ test_round_trip_genesis(void **state)
 static void
 test_round_trip_key_add(void **state)
 {
-	struct dml_stmt *s = build("key.add", 7, 0x11, 0x22, 1700000123,
+	struct dml_stmt *s = build("key.add", 0x11, 0x22, 1700000123,
 	    "name", "Alice (lab 2)", "roles", "coordinator,member", "key", KEY_C, NULL);
 	const struct dml_field *f;
+	unsigned char ledger[32];
 	uint64_t v;
 	char buf[128];
 	const char *p;
 	size_t n;
 
 	(void)state;
+	assert_non_null(strstr(s->text, "\nledger sha256:1111111111111111111111111111111111111111"
+	    "111111111111111111111111\nauthor ed25519:22222222"));
 	assert_non_null(strstr(s->text, "\nkey " KEY_C "\nroles coordinator,member\n"
 	    "name Alice (lab 2)\n"));
-	assert_true(s->seq == 7);
+	fill(ledger, 32, 0x11);
+	assert_memory_equal(s->ledger, ledger, 32);
+	assert_true(s->seq == 0);
 	assert_true(s->time == 1700000123);
 	f = dml_stmt_field(s, "roles");
 	assert_non_null(f);
@@ -240,7 +249,7 @@ test_round_trip_key_add(void **state)
 	assert_round_trip(s);
 	dml_stmt_free(s);
 
-	s = build("key.add", 1, 0x11, 0x22, 5, "key", KEY_C, "roles", "member", NULL);
+	s = build("key.add", 0x11, 0x22, 5, "key", KEY_C, "roles", "member", NULL);
 	assert_null(dml_stmt_field(s, "name"));
 	assert_round_trip(s);
 	dml_stmt_free(s);
@@ -249,14 +258,14 @@ test_round_trip_key_add(void **state)
 static void
 test_round_trip_key_revoke(void **state)
 {
-	struct dml_stmt *s = build("key.revoke", 9223372036854775807ULL, 0xff, 0x01,
+	struct dml_stmt *s = build("key.revoke", 0xff, 0x01,
 	    9223372036854775807ULL, "reason", "laptop stolen — rotate", "key", KEY_A, NULL);
 
 	(void)state;
-	assert_true(s->seq == 9223372036854775807ULL);
+	assert_true(s->time == 9223372036854775807ULL);
 	assert_round_trip(s);
 	dml_stmt_free(s);
-	s = build("key.revoke", 3, 1, 2, 3, "key", KEY_A, NULL);
+	s = build("key.revoke", 1, 2, 3, "key", KEY_A, NULL);
 	assert_round_trip(s);
 	dml_stmt_free(s);
 }
@@ -264,7 +273,7 @@ test_round_trip_key_revoke(void **state)
 static void
 test_round_trip_note(void **state)
 {
-	struct dml_stmt *s = build("note", 2, 0x33, 0x44, 1,
+	struct dml_stmt *s = build("note", 0x33, 0x44, 1,
 	    "object", ID_B, "object", ID_A, "object", ID_C,
 	    "message", "héllo wörld 日本語 😀 \"quotes\" and a\\backslash", NULL);
 	const struct dml_field *f;
@@ -282,7 +291,7 @@ test_round_trip_note(void **state)
 	assert_round_trip(s);
 	dml_stmt_free(s);
 
-	s = build("note", 1, 0, 0, 0, "message", "x", NULL);
+	s = build("note", 0, 0, 0, "message", "x", NULL);
 	assert_round_trip(s);
 	dml_stmt_free(s);
 }
@@ -291,7 +300,7 @@ static void
 test_round_trip_dataset_publish(void **state)
 {
 	/* Fields given out of order; optional ones present, then absent. */
-	struct dml_stmt *s = build("dataset.publish", 4, 0x10, 0x20, 1700000000,
+	struct dml_stmt *s = build("dataset.publish", 0x10, 0x20, 1700000000,
 	    "description", "heart disease — Cleveland subset", "allow", "evaluate,train",
 	    "price", "10", "license", "CC-BY-4.0", "columns", "14", "rows", "303",
 	    "schema", ID_B, "manifest", ID_A, "format", "csv", "size", "11328",
@@ -302,7 +311,7 @@ test_round_trip_dataset_publish(void **state)
 	assert_int_equal(s->nfields, 14);
 	assert_round_trip(s);
 	dml_stmt_free(s);
-	s = build("dataset.publish", 1, 0, 0, 0, "name", "h", "version", "1", "file", ID_C,
+	s = build("dataset.publish", 0, 0, 0, "name", "h", "version", "1", "file", ID_C,
 	    "size", "0", "format", "tsv", "manifest", ID_A, "schema", ID_A, "rows", "1",
 	    "columns", "1", "price", "0", "allow", "train", NULL);
 	assert_int_equal(s->nfields, 11);
@@ -314,7 +323,7 @@ static void
 test_round_trip_model_train(void **state)
 {
 	/* Repeated fields out of order; a metric value that is not a token. */
-	struct dml_stmt *s = build("model.train", 9, 0x30, 0x40, 1700000000,
+	struct dml_stmt *s = build("model.train", 0x30, 0x40, 1700000000,
 	    "metric", "valid.r2 -0.25", "metric", "train.mse 0.5", "dmlctl", "0.1.0",
 	    "column", "x%20y", "column", "age", "dataset", "b 2 " ID_C, "dataset", "a 1 " ID_B,
 	    "holdout", "0.2 7", "lambda", "1e-05", "options", "intercept,standardize",
@@ -335,7 +344,7 @@ test_round_trip_rounds(void **state)
 	struct dml_stmt *s;
 
 	(void)state;
-	s = build("round.open", 3, 0x50, 0x60, 1700000000, "pool", "100", "validation",
+	s = build("round.open", 0x50, 0x60, 1700000000, "pool", "100", "validation",
 	    "v 1 " ID_C, "base", ID_A, "min-updates", "2", "lambda", "0.1", "local-steps", "5",
 	    "select", "2", "byzantine", "1", "beta", "0.2", "options", "intercept,strict",
 	    "column", "x2", "column", "x1", "target", "label", "rule", "multi-krum", "mode",
@@ -343,18 +352,18 @@ test_round_trip_rounds(void **state)
 	assert_int_equal(s->nfields, 17);
 	assert_round_trip(s);
 	dml_stmt_free(s);
-	s = build("update.submit", 4, 0x50, 0x60, 1700000000, "samples", "300", "contributor",
+	s = build("update.submit", 0x50, 0x60, 1700000000, "samples", "300", "contributor",
 	    KEY_A, "update", ID_B, "round", "r1", NULL);
 	assert_round_trip(s);
 	dml_stmt_free(s);
-	s = build("round.aggregate", 5, 0x50, 0x60, 1700000000, "privacy",
+	s = build("round.aggregate", 0x50, 0x60, 1700000000, "privacy",
 	    ID_A " 1 0.5 9.25", "rejected", ID_C " not selected by krum", "rejected",
 	    ID_B " bad signature", "accepted", ID_A, "updates", "3", "model", ID_C, "round",
 	    "r1 " ID_B, NULL);
 	assert_int_equal(s->nfields, 7);
 	assert_round_trip(s);
 	dml_stmt_free(s);
-	s = build("round.close", 6, 0x50, 0x60, 1700000000, "round", "r2 " ID_B, NULL);
+	s = build("round.close", 0x50, 0x60, 1700000000, "round", "r2 " ID_B, NULL);
 	assert_round_trip(s);
 	dml_stmt_free(s);
 }
@@ -362,7 +371,7 @@ test_round_trip_rounds(void **state)
 static void
 test_round_trip_reward_pay(void **state)
 {
-	struct dml_stmt *s = build("reward.pay", 7, 0x70, 0x80, 1700000000, "pay",
+	struct dml_stmt *s = build("reward.pay", 0x70, 0x80, 1700000000, "pay",
 	    KEY_A " 460 0.40887512", "pay", KEY_B " 540 0.5", "pool", "1000", "samples", "0",
 	    "utility", "mse", "method", "exact", "round", "s1 " ID_A, NULL);
 
@@ -371,7 +380,7 @@ test_round_trip_reward_pay(void **state)
 	assert_round_trip(s);
 	dml_stmt_free(s);
 	/* genesis with an initial supply */
-	s = build("ledger.genesis", 0, 0, 0x10, 1700000000, "supply", KEY_A " 1000000",
+	s = build("ledger.genesis", 0, 0x10, 1700000000, "supply", KEY_A " 1000000",
 	    "member", KEY_A " admin,treasurer", "name", "g", NULL);
 	assert_round_trip(s);
 	dml_stmt_free(s);
@@ -410,10 +419,10 @@ test_parse_fields(void **state)
 
 	(void)state;
 	assert_string_equal(s->type->name, "note");
-	assert_true(s->seq == 1);
+	assert_true(s->seq == 0);	/* not in the statement: the ledger sets it */
 	assert_true(s->time == 1700000000);
 	assert_int_equal(dml_id_parse(a, ID_A, strlen(ID_A)), 0);
-	assert_memory_equal(s->prev, a, 32);
+	assert_memory_equal(s->ledger, a, 32);
 	assert_int_equal(dml_hex_decode(a, 32, HEX_B, 64), 0);
 	assert_memory_equal(s->author.pk, a, 32);
 	assert_int_equal(s->nfields, 1);
@@ -422,12 +431,16 @@ test_parse_fields(void **state)
 	dml_stmt_free(s);
 
 	/* Boundary values that are canonical. */
-	dml_stmt_free(parse_ok(
-	    "dmlctl-entry 1\ntype note\nseq 0\nprev " ID_A "\nauthor " KEY_B "\ntime 0\n"
-	    "message x\n"));
-	dml_stmt_free(parse_ok(
-	    "dmlctl-entry 1\ntype note\nseq 9223372036854775807\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 9223372036854775807\nmessage x\n"));
+	dml_stmt_free(parse_ok(NOTE_WITH(L1, L2, L3, L4, "time 0")));
+	s = parse_ok(NOTE_WITH(L1, L2, L3, L4, "time 9223372036854775807"));
+	assert_true(s->time == 9223372036854775807ULL);
+	dml_stmt_free(s);
+	/* Any ledger ID is well-formed, the all-zero one (a genesis entry's) too. */
+	s = parse_ok(NOTE_WITH(L1, L2, "ledger sha256:"
+	    "0000000000000000000000000000000000000000000000000000000000000000", L4, L5));
+	fill(a, 32, 0);
+	assert_memory_equal(s->ledger, a, 32);
+	dml_stmt_free(s);
 	/* Spaces inside text are part of the text. */
 	dml_stmt_free(parse_ok(HDR("note") "message a  b   c\n"));
 }
@@ -542,21 +555,22 @@ test_reject_framing(void **state)
 	parse_fails("\n", "line 1");
 
 	/* CRLF line ends, anywhere. */
-	parse_fails("dmlctl-entry 1\r\ntype note\r\nseq 1\r\nprev " ID_A "\r\nauthor " KEY_B
-	    "\r\ntime 1700000000\r\nmessage hello world\r\n", "line 1");
-	parse_fails(HDR("note") "message hello world\r\n", "line 7");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\r\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1700000000\nmessage hello world\n", "line 3");
+	parse_fails(NOTE_WITH(L1 "\r", L2 "\r", L3 "\r", L4 "\r", L5 "\r"), "line 1");
+	parse_fails(HDR("note") "message hello world\r\n", "line 6");
+	parse_fails(NOTE_WITH(L1, L2, L3 "\r", L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, L5 "\r"), "line 5");
 
 	/* Blank lines. */
 	parse_fails("\n" NOTE, "line 1");
-	parse_fails(HDR("note") "\nmessage hello world\n", "line 7");
-	parse_fails(NOTE "\n", "line 8");
+	parse_fails(HDR("note") "\nmessage hello world\n", "line 6");
+	parse_fails(NOTE "\n", "line 7");
 	parse_fails("dmlctl-entry 1\n\ntype note\n", "line 2");
+	parse_fails("dmlctl-entry 1\ntype note\n" L3 "\n\n" L4 "\n" L5 "\nmessage x\n", "line 4");
 
 	/* A line without a value, or without a name. */
-	parse_fails(HDR("note") "message\n", "line 7");
-	parse_fails(HDR("note") " hello world\n", "line 7");
+	parse_fails(HDR("note") "message\n", "line 6");
+	parse_fails(HDR("note") " hello world\n", "line 6");
+	parse_fails(NOTE_WITH(L1, L2, "ledger", L4, L5), "line 3");
 
 	/* Over the size limit: refused before anything else is looked at. */
 	big = malloc(DML_STMT_MAX + 1);
@@ -573,45 +587,37 @@ test_reject_whitespace(void **state)
 {
 	(void)state;
 	/* Trailing spaces. */
-	parse_fails("dmlctl-entry 1 \ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 1");
-	parse_fails("dmlctl-entry 1\ntype note \nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 2");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1 \nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 3");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A " \nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 4");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    " \ntime 1\nmessage x\n", "line 5");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1 \nmessage x\n", "line 6");
-	parse_fails(HDR("note") "message hello world \n", "line 7");
-	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " admin \n", "line 8");
-	parse_fails(HDR("key.add") "key " KEY_A " \nroles admin\n", "line 7");
+	parse_fails(NOTE_WITH(L1 " ", L2, L3, L4, L5), "line 1");
+	parse_fails(NOTE_WITH(L1, L2 " ", L3, L4, L5), "line 2");
+	parse_fails(NOTE_WITH(L1, L2, L3 " ", L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4 " ", L5), "line 4");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, L5 " "), "line 5");
+	parse_fails(HDR("note") "message hello world \n", "line 6");
+	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " admin \n", "line 7");
+	parse_fails(HDR("key.add") "key " KEY_A " \nroles admin\n", "line 6");
 
 	/* Double spaces between name and value, or between parts. */
-	parse_fails("dmlctl-entry  1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 1");
-	parse_fails("dmlctl-entry 1\ntype  note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 2");
-	parse_fails("dmlctl-entry 1\ntype note\nseq  1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 3");
-	parse_fails(HDR("note") "message  hello world\n", "line 7");
-	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A "  admin\n", "line 8");
+	parse_fails(NOTE_WITH("dmlctl-entry  1", L2, L3, L4, L5), "line 1");
+	parse_fails(NOTE_WITH(L1, "type  note", L3, L4, L5), "line 2");
+	parse_fails(NOTE_WITH(L1, L2, "ledger  " ID_A, L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3, "author  " KEY_B, L5), "line 4");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time  1"), "line 5");
+	parse_fails(HDR("note") "message  hello world\n", "line 6");
+	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A "  admin\n", "line 7");
 	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " admin\nallow note  member\n",
-	    "line 9");
+	    "line 8");
 
 	/* Tabs are neither separators nor text. */
-	parse_fails(HDR("note") "message\thello\n", "line 7");
-	parse_fails("dmlctl-entry\t1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 1");
+	parse_fails(HDR("note") "message\thello\n", "line 6");
+	parse_fails(NOTE_WITH("dmlctl-entry\t1", L2, L3, L4, L5), "line 1");
+	parse_fails(NOTE_WITH(L1, L2, "ledger\t" ID_A, L4, L5), "line 3");
 
 	/* Text with leading or trailing space. */
-	parse_fails(HDR("ledger.genesis") "name  consortium\nmember " KEY_A " admin\n", "line 7");
-	parse_fails(HDR("ledger.genesis") "name consortium \nmember " KEY_A " admin\n", "line 7");
-	parse_fails(HDR("key.revoke") "key " KEY_A "\nreason  lost\n", "line 8");
-	parse_fails(HDR("key.revoke") "key " KEY_A "\nreason lost \n", "line 8");
-	parse_fails(HDR("note") "message  \n", "line 7");
+	parse_fails(HDR("ledger.genesis") "name  consortium\nmember " KEY_A " admin\n", "line 6");
+	parse_fails(HDR("ledger.genesis") "name consortium \nmember " KEY_A " admin\n", "line 6");
+	parse_fails(HDR("key.revoke") "key " KEY_A "\nreason  lost\n", "line 7");
+	parse_fails(HDR("key.revoke") "key " KEY_A "\nreason lost \n", "line 7");
+	parse_fails(HDR("note") "message  \n", "line 6");
 }
 
 static void
@@ -619,34 +625,27 @@ test_reject_numbers(void **state)
 {
 	(void)state;
 	/* Leading zeros. */
-	parse_fails("dmlctl-entry 1\ntype note\nseq 01\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 3");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 00\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 3");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 01700000000\nmessage x\n", "line 6");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 00\nmessage x\n", "line 6");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 01"), "line 5");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 00"), "line 5");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 01700000000"), "line 5");
 	/* Signs, hex, exponents, fractions. */
-	parse_fails("dmlctl-entry 1\ntype note\nseq +1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 3");
-	parse_fails("dmlctl-entry 1\ntype note\nseq -1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 3");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 0x1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 3");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1e9\nmessage x\n", "line 6");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1.0\nmessage x\n", "line 6");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time +1"), "line 5");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time -1"), "line 5");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 0x1"), "line 5");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 1e9"), "line 5");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 1.0"), "line 5");
 	/* Above 2^63 - 1. */
-	parse_fails("dmlctl-entry 1\ntype note\nseq 9223372036854775808\nprev " ID_A "\nauthor "
-	    KEY_B "\ntime 1\nmessage x\n", "line 3");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 18446744073709551615\nmessage x\n", "line 6");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 18446744073709551616\nmessage x\n", "line 6");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 99999999999999999999999\nprev " ID_A
-	    "\nauthor " KEY_B "\ntime 1\nmessage x\n", "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 9223372036854775808"), "line 5");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 18446744073709551615"), "line 5");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 18446744073709551616"), "line 5");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time 99999999999999999999999"), "line 5");
+	/* The same rules in a body field. */
+	dml_stmt_free(parse_ok(HDR("reward.pay") "round r1 " ID_A "\nmethod exact\nutility mse\n"
+	    "samples 0\npool 10\npay " KEY_A " 10 1\n"));
+	parse_fails(HDR("reward.pay") "round r1 " ID_A "\nmethod exact\nutility mse\n"
+	    "samples 0\npool 010\npay " KEY_A " 10 1\n", "line 10: field 'pool'");
+	parse_fails(HDR("reward.pay") "round r1 " ID_A "\nmethod exact\nutility mse\n"
+	    "samples 0\npool 9223372036854775808\npay " KEY_A " 10 1\n", "line 10: field 'pool'");
 }
 
 static void
@@ -654,36 +653,36 @@ test_reject_hex(void **state)
 {
 	(void)state;
 	/* Uppercase hex. */
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev "
-	    "sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\nauthor "
-	    KEY_B "\ntime 1\nmessage x\n", "line 4");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor "
-	    "ed25519:FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210"
-	    "\ntime 1\nmessage x\n", "line 5");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev SHA256:" HEX_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 4");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor Ed25519:" HEX_B
-	    "\ntime 1\nmessage x\n", "line 5");
+	parse_fails(NOTE_WITH(L1, L2, "ledger "
+	    "sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", L4, L5),
+	    "line 3: field 'ledger'");
+	parse_fails(NOTE_WITH(L1, L2, L3, "author "
+	    "ed25519:FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210", L5),
+	    "line 4: field 'author'");
+	parse_fails(NOTE_WITH(L1, L2, "ledger SHA256:" HEX_A, L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3, "author Ed25519:" HEX_B, L5), "line 4");
 	parse_fails(HDR("note") "message x\nobject "
-	    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeF\n", "line 8");
+	    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeF\n", "line 7");
 	parse_fails(HDR("key.add") "key "
 	    "ed25519:0123456789abcdef0123456789abcdef0123456789abcdef0123456789aBcdef\n"
-	    "roles admin\n", "line 7");
-	/* Wrong length. */
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev "
-	    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\nauthor "
-	    KEY_B "\ntime 1\nmessage x\n", "line 4");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "0\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 4");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B "00"
-	    "\ntime 1\nmessage x\n", "line 5");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor ed25519:"
-	    "\ntime 1\nmessage x\n", "line 5");
-	parse_fails(HDR("note") "message x\nobject sha256:" HEX_A "ab\n", "line 8");
+	    "roles admin\n", "line 6");
+	/* Wrong length, or the wrong kind of value. */
+	parse_fails(NOTE_WITH(L1, L2, "ledger "
+	    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", L4, L5),
+	    "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3 "0", L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, "ledger sha256:", L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, "ledger " KEY_A, L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, "ledger " HEX_A, L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, "ledger 0", L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4 "00", L5), "line 4");
+	parse_fails(NOTE_WITH(L1, L2, L3, "author ed25519:", L5), "line 4");
+	parse_fails(NOTE_WITH(L1, L2, L3, "author " ID_B, L5), "line 4");
+	parse_fails(HDR("note") "message x\nobject sha256:" HEX_A "ab\n", "line 7");
 	/* Not hex at all. */
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev "
-	    "sha256:0123456789abcdefg123456789abcdef0123456789abcdef0123456789abcdef\nauthor "
-	    KEY_B "\ntime 1\nmessage x\n", "line 4");
+	parse_fails(NOTE_WITH(L1, L2, "ledger "
+	    "sha256:0123456789abcdefg123456789abcdef0123456789abcdef0123456789abcdef", L4, L5),
+	    "line 3");
 }
 
 static void
@@ -691,9 +690,8 @@ test_reject_header(void **state)
 {
 	(void)state;
 	/* Version: an unknown one is unsupported, a non-canonical one malformed. */
-	parse_fails_n("dmlctl-entry 2\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", strlen("dmlctl-entry 2\ntype note\nseq 1\nprev " ID_A
-	    "\nauthor " KEY_B "\ntime 1\nmessage x\n"), DML_ERR_UNSUPPORTED, "line 1");
+	parse_fails_n(NOTE_WITH("dmlctl-entry 2", L2, L3, L4, L5),
+	    strlen(NOTE_WITH("dmlctl-entry 2", L2, L3, L4, L5)), DML_ERR_UNSUPPORTED, "line 1");
 	parse_fails_n("dmlctl-entry 10\ntype note\n", strlen("dmlctl-entry 10\ntype note\n"),
 	    DML_ERR_UNSUPPORTED, "line 1");
 	parse_fails_n("dmlctl-entry 0\n", strlen("dmlctl-entry 0\n"), DML_ERR_UNSUPPORTED,
@@ -703,28 +701,48 @@ test_reject_header(void **state)
 	parse_fails("dmlctl-Entry 1\ntype note\n", "line 1");
 	parse_fails("type note\ndmlctl-entry 1\n", "line 1");
 
-	/* Header fields out of order. */
-	parse_fails("dmlctl-entry 1\nseq 1\ntype note\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 2");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nauthor " KEY_B "\nprev " ID_A
-	    "\ntime 1\nmessage x\n", "line 4");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\ntime 1\nauthor " KEY_B
-	    "\nmessage x\n", "line 5");
-	/* Header field missing, or repeated. */
+	/*
+	 * The header of the first format, with seq and prev, is not this one:
+	 * a statement names its ledger, not its place in it.
+	 */
+	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B
+	    "\ntime 1\nmessage x\n", "line 3: expected field 'ledger'");
 	parse_fails("dmlctl-entry 1\ntype note\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 3");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B "\n",
-	    "line 6: missing field 'time'");
+	    "\ntime 1\nmessage x\n", "line 3: expected field 'ledger'");
+	parse_fails("dmlctl-entry 1\ntype note\nledger " ID_A "\nseq 1\nauthor " KEY_B
+	    "\ntime 1\nmessage x\n", "line 4: expected field 'author'");
+	parse_fails("dmlctl-entry 1\ntype note\nledger " ID_A "\nprev " ID_A "\nauthor " KEY_B
+	    "\ntime 1\nmessage x\n", "line 4: expected field 'author'");
+	parse_fails("dmlctl-entry 1\ntype note\nledger " ID_A "\nauthor " KEY_B
+	    "\ntime 1\nseq 1\nmessage x\n", "line 6: missing field 'message' before 'seq'");
+	parse_fails(NOTE "prev " ID_A "\n", "line 7: unknown field 'prev'");
+	parse_fails(NOTE "ledger " ID_A "\n", "line 7: unknown field 'ledger'");
+	/* Near misses of the field name. */
+	parse_fails(NOTE_WITH(L1, L2, "Ledger " ID_A, L4, L5), "line 3: expected field 'ledger'");
+	parse_fails(NOTE_WITH(L1, L2, "ledgers " ID_A, L4, L5), "line 3: expected field 'ledger'");
+
+	/* Header fields out of order. */
+	parse_fails(NOTE_WITH(L1, L3, L2, L4, L5), "line 2");
+	parse_fails(NOTE_WITH(L1, L2, L4, L3, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3, L5, L4), "line 4");
+	parse_fails(NOTE_WITH(L2, L1, L3, L4, L5), "line 1");
+	/* Header field missing, or repeated. */
+	parse_fails("dmlctl-entry 1\ntype note\nauthor " KEY_B "\ntime 1\nmessage x\n",
+	    "line 3: expected field 'ledger'");
+	parse_fails("dmlctl-entry 1\ntype note\nledger " ID_A "\ntime 1\nmessage x\n",
+	    "line 4: expected field 'author'");
+	parse_fails("dmlctl-entry 1\ntype note\nledger " ID_A "\nauthor " KEY_B "\n",
+	    "line 5: missing field 'time'");
+	parse_fails("dmlctl-entry 1\ntype note\nledger " ID_A "\n", "line 4: missing field 'author'");
+	parse_fails("dmlctl-entry 1\ntype note\n", "line 3: missing field 'ledger'");
 	parse_fails("dmlctl-entry 1\n", "line 2: missing field 'type'");
-	parse_fails("dmlctl-entry 1\ntype note\ntype note\nseq 1\n", "line 3");
+	parse_fails("dmlctl-entry 1\ntype note\ntype note\n", "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3, L3, L5), "line 4");
 
 	/* Unknown types, and types that are not tokens. */
-	parse_fails("dmlctl-entry 1\ntype note.delete\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 2: unknown entry type");
-	parse_fails("dmlctl-entry 1\ntype Note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 2");
-	parse_fails("dmlctl-entry 1\ntype .note\nseq 1\nprev " ID_A "\nauthor " KEY_B
-	    "\ntime 1\nmessage x\n", "line 2");
+	parse_fails(NOTE_WITH(L1, "type note.delete", L3, L4, L5), "line 2: unknown entry type");
+	parse_fails(NOTE_WITH(L1, "type Note", L3, L4, L5), "line 2");
+	parse_fails(NOTE_WITH(L1, "type .note", L3, L4, L5), "line 2");
 }
 
 static void
@@ -732,41 +750,43 @@ test_reject_body_fields(void **state)
 {
 	(void)state;
 	/* Unknown fields, including header names in the body and near misses. */
-	parse_fails(NOTE "colour red\n", "line 8: unknown field 'colour'");
-	parse_fails(HDR("note") "colour red\nmessage x\n", "line 7");
-	parse_fails(NOTE "seq 2\n", "line 8");
-	parse_fails(HDR("note") "Message x\n", "line 7");
-	parse_fails(HDR("note") "messages x\n", "line 7");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin\nreason x\n", "line 9");
+	parse_fails(NOTE "colour red\n", "line 7: unknown field 'colour'");
+	parse_fails(HDR("note") "colour red\nmessage x\n", "line 6");
+	parse_fails(NOTE "seq 2\n", "line 7");
+	parse_fails(NOTE "author " KEY_A "\n", "line 7");
+	parse_fails(NOTE "time 2\n", "line 7");
+	parse_fails(HDR("note") "Message x\n", "line 6");
+	parse_fails(HDR("note") "messages x\n", "line 6");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin\nreason x\n", "line 8");
 
 	/* Duplicate fields. */
-	parse_fails(NOTE "message again\n", "line 8");
-	parse_fails(HDR("key.add") "key " KEY_A "\nkey " KEY_B "\nroles admin\n", "line 8");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin\nname a\nname b\n", "line 10");
-	parse_fails(HDR("ledger.genesis") "name a\nname b\nmember " KEY_A " admin\n", "line 8");
+	parse_fails(NOTE "message again\n", "line 7");
+	parse_fails(HDR("key.add") "key " KEY_A "\nkey " KEY_B "\nroles admin\n", "line 7");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin\nname a\nname b\n", "line 9");
+	parse_fails(HDR("ledger.genesis") "name a\nname b\nmember " KEY_A " admin\n", "line 7");
 
 	/* Out of order. */
-	parse_fails(HDR("key.add") "roles admin\nkey " KEY_A "\n", "line 7");
-	parse_fails(HDR("key.add") "key " KEY_A "\nname bob\nroles admin\n", "line 8");
+	parse_fails(HDR("key.add") "roles admin\nkey " KEY_A "\n", "line 6");
+	parse_fails(HDR("key.add") "key " KEY_A "\nname bob\nroles admin\n", "line 7");
 	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin\nname bob\nroles member\n",
-	    "line 10: field 'roles' is duplicated or out of order");
-	parse_fails(HDR("key.revoke") "reason lost\nkey " KEY_A "\n", "line 7");
-	parse_fails(HDR("note") "object " ID_A "\nmessage x\n", "line 7");
-	parse_fails(HDR("ledger.genesis") "member " KEY_A " admin\nname n\n", "line 7");
+	    "line 9: field 'roles' is duplicated or out of order");
+	parse_fails(HDR("key.revoke") "reason lost\nkey " KEY_A "\n", "line 6");
+	parse_fails(HDR("note") "object " ID_A "\nmessage x\n", "line 6");
+	parse_fails(HDR("ledger.genesis") "member " KEY_A " admin\nname n\n", "line 6");
 	parse_fails(HDR("ledger.genesis") "name n\nallow note admin\nmember " KEY_A " admin\n",
-	    "line 8");
+	    "line 7");
 	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " admin\nallow note admin\n"
-	    "member " KEY_B " admin\n", "line 10");
+	    "member " KEY_B " admin\n", "line 9");
 
 	/* Missing required fields. */
-	parse_fails(HDR("note"), "line 7: missing field 'message'");
+	parse_fails(HDR("note"), "line 6: missing field 'message'");
 	parse_fails(HDR("note") "object " ID_A "\n", "missing field 'message'");
-	parse_fails(HDR("key.add") "key " KEY_A "\n", "line 8: missing field 'roles'");
+	parse_fails(HDR("key.add") "key " KEY_A "\n", "line 7: missing field 'roles'");
 	parse_fails(HDR("key.add") "roles admin\n", "missing field 'key'");
 	parse_fails(HDR("key.add") "key " KEY_A "\nname bob\n", "missing field 'roles'");
 	parse_fails(HDR("key.revoke"), "missing field 'key'");
 	parse_fails(HDR("key.revoke") "reason lost\n", "missing field 'key'");
-	parse_fails(HDR("ledger.genesis") "name n\n", "line 8: missing field 'member'");
+	parse_fails(HDR("ledger.genesis") "name n\n", "line 7: missing field 'member'");
 	parse_fails(HDR("ledger.genesis") "member " KEY_A " admin\n", "missing field 'name'");
 	parse_fails(HDR("ledger.genesis") "name n\nallow note admin\n", "missing field 'member'");
 }
@@ -777,18 +797,18 @@ test_reject_repeated(void **state)
 	(void)state;
 	/* Repeated values out of order, or duplicated. */
 	parse_fails(NOTE "object " ID_B "\nobject " ID_A "\n",
-	    "line 9: field 'object': repeated values must be unique");
-	parse_fails(NOTE "object " ID_A "\nobject " ID_A "\n", "line 9");
-	parse_fails(NOTE "object " ID_A "\nobject " ID_B "\nobject " ID_B "\n", "line 10");
+	    "line 8: field 'object': repeated values must be unique");
+	parse_fails(NOTE "object " ID_A "\nobject " ID_A "\n", "line 8");
+	parse_fails(NOTE "object " ID_A "\nobject " ID_B "\nobject " ID_B "\n", "line 9");
 	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_B " admin\nmember " KEY_A
-	    " admin\n", "line 9");
+	    " admin\n", "line 8");
 	/* The same key twice, even with different roles. */
 	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " admin\nmember " KEY_A
-	    " admin\n", "line 9");
+	    " admin\n", "line 8");
 	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " member\nmember " KEY_A
-	    " admin\n", "line 9");
+	    " admin\n", "line 8");
 	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " admin\nallow note member\n"
-	    "allow key.add admin\n", "line 10");
+	    "allow key.add admin\n", "line 9");
 	/* Sorted is accepted. */
 	dml_stmt_free(parse_ok(NOTE "object " ID_C "\nobject " ID_A "\nobject " ID_B "\n"));
 	dml_stmt_free(parse_ok(HDR("ledger.genesis") "name n\nmember " KEY_A " admin\nmember "
@@ -796,15 +816,15 @@ test_reject_repeated(void **state)
 
 	/* Roles must be strictly increasing tokens. */
 	parse_fails(HDR("key.add") "key " KEY_A "\nroles member,admin\n",
-	    "line 8: field 'roles'");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin,admin\n", "line 8");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin,\n", "line 8");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles ,admin\n", "line 8");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin,,member\n", "line 8");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin, member\n", "line 8");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles Admin\n", "line 8");
+	    "line 7: field 'roles'");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin,admin\n", "line 7");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin,\n", "line 7");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles ,admin\n", "line 7");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin,,member\n", "line 7");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin, member\n", "line 7");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles Admin\n", "line 7");
 	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " treasurer,admin\n",
-	    "line 8: field 'member': part 2");
+	    "line 7: field 'member': part 2");
 	dml_stmt_free(parse_ok(HDR("key.add") "key " KEY_A "\nroles a,ab,b\n"));
 }
 
@@ -813,22 +833,20 @@ test_reject_empty_values(void **state)
 {
 	(void)state;
 	parse_fails("dmlctl-entry \ntype note\n", "line 1");
-	parse_fails("dmlctl-entry 1\ntype \nseq 1\n", "line 2");
-	parse_fails("dmlctl-entry 1\ntype note\nseq \nprev " ID_A "\n", "line 3");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev \nauthor " KEY_B "\n", "line 4");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor \ntime 1\n", "line 5");
-	parse_fails("dmlctl-entry 1\ntype note\nseq 1\nprev " ID_A "\nauthor " KEY_B "\ntime \n"
-	    "message x\n", "line 6");
-	parse_fails(HDR("note") "message \n", "line 7");
-	parse_fails(HDR("key.add") "key \nroles admin\n", "line 7");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles \n", "line 8");
-	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin\nname \n", "line 9");
-	parse_fails(HDR("ledger.genesis") "name n\nmember \n", "line 8");
-	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A "\n", "line 8");
-	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " \n", "line 8");
+	parse_fails("dmlctl-entry 1\ntype \nledger " ID_A "\n", "line 2");
+	parse_fails(NOTE_WITH(L1, L2, "ledger ", L4, L5), "line 3");
+	parse_fails(NOTE_WITH(L1, L2, L3, "author ", L5), "line 4");
+	parse_fails(NOTE_WITH(L1, L2, L3, L4, "time "), "line 5");
+	parse_fails(HDR("note") "message \n", "line 6");
+	parse_fails(HDR("key.add") "key \nroles admin\n", "line 6");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles \n", "line 7");
+	parse_fails(HDR("key.add") "key " KEY_A "\nroles admin\nname \n", "line 8");
+	parse_fails(HDR("ledger.genesis") "name n\nmember \n", "line 7");
+	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A "\n", "line 7");
+	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " \n", "line 7");
 	parse_fails(HDR("ledger.genesis") "name n\nmember " KEY_A " admin\nallow note\n",
-	    "line 9");
-	parse_fails(HDR("note") "message x\nobject \n", "line 8");
+	    "line 8");
+	parse_fails(HDR("note") "message x\nobject \n", "line 7");
 }
 
 static void
@@ -868,7 +886,7 @@ test_reject_control_and_utf8(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), HDR("note") "message %s\n", bad[i]);
-		parse_fails(text, "line 7: field 'message'");
+		parse_fails(text, "line 6: field 'message'");
 		/* The same as the value kind says. */
 		assert_false(dml_value_valid(DML_V_TEXT, bad[i], strlen(bad[i])));
 	}
@@ -876,8 +894,8 @@ test_reject_control_and_utf8(void **state)
 	{
 		static const char nul[] = HDR("note") "message a\0b\n";
 		static const char nul2[] = HDR("note") "mess\0ge x\n";
-		parse_fails_n(nul, sizeof(nul) - 1, DML_ERR_PARSE, "line 7");
-		parse_fails_n(nul2, sizeof(nul2) - 1, DML_ERR_PARSE, "line 7");
+		parse_fails_n(nul, sizeof(nul) - 1, DML_ERR_PARSE, "line 6");
+		parse_fails_n(nul2, sizeof(nul2) - 1, DML_ERR_PARSE, "line 6");
 	}
 	/* Valid multi-byte text is fine. */
 	dml_stmt_free(parse_ok(HDR("note") "message x\302\240 \344\275\240\345\245\275 "
@@ -899,7 +917,7 @@ test_reject_long_values(void **state)
 	dml_stmt_free(parse_ok_n(text, hl + DML_TEXT_MAX + 1));
 	p[DML_TEXT_MAX] = 'x';
 	p[DML_TEXT_MAX + 1] = '\n';
-	parse_fails_n(text, hl + DML_TEXT_MAX + 2, DML_ERR_PARSE, "line 7");
+	parse_fails_n(text, hl + DML_TEXT_MAX + 2, DML_ERR_PARSE, "line 6");
 
 	/* Tokens: at most DML_TOKEN_MAX bytes. */
 	snprintf(text, sizeof(text), HDR("key.add") "key " KEY_A "\nroles %.*s\n",
@@ -908,7 +926,7 @@ test_reject_long_values(void **state)
 	snprintf(text, sizeof(text), HDR("key.add") "key " KEY_A "\nroles %.*s\n",
 	    DML_TOKEN_MAX + 1,
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-	parse_fails(text, "line 8");
+	parse_fails(text, "line 7");
 }
 
 /* ---------------------------------------------------------------------------
@@ -1100,7 +1118,10 @@ keys_teardown(void **state)
 	return 0;
 }
 
-/* An entry of TYPE by AUTHOR following the state (seq and prev from it). */
+/*
+ * An entry of TYPE by AUTHOR to follow the state: it names the state's
+ * ledger, and its seq (which the ledger, not the statement, says) is the next.
+ */
 static struct dml_stmt *
 entry_after(const struct dml_state *st, const char *type, const struct dml_key *author, ...)
 {
@@ -1108,15 +1129,14 @@ entry_after(const struct dml_state *st, const char *type, const struct dml_key *
 	struct dml_stmt *s = NULL;
 	const struct dml_error *err;
 	const char *name;
+	uint64_t seq = st->have_genesis ? st->seq + 1 : 0;
 	va_list ap;
 
 	dml_stmt_builder_init(&b, type);
-	if (st->have_genesis) {
-		b.seq = st->seq + 1;
-		memcpy(b.prev, st->head, 32);
-	}
+	if (st->have_genesis)
+		memcpy(b.ledger, st->genesis, 32);
 	b.author = author->pub;
-	b.time = 1700000000 + b.seq;
+	b.time = 1700000000 + seq;
 	va_start(ap, author);
 	while ((name = va_arg(ap, const char *)) != NULL)
 		assert_null(dml_stmt_builder_add(&b, name, va_arg(ap, const char *)));
@@ -1124,6 +1144,7 @@ entry_after(const struct dml_state *st, const char *type, const struct dml_key *
 	if ((err = dml_stmt_build(&s, &b)) != NULL)
 		fail_msg("cannot build '%s': %s", type, err->msg);
 	dml_stmt_builder_release(&b);
+	s->seq = seq;
 	return s;
 }
 
@@ -1132,7 +1153,7 @@ entry_after(const struct dml_state *st, const char *type, const struct dml_key *
  * Policy: key.add and key.revoke need admin, note needs member.
  */
 static struct dml_stmt *
-genesis(const struct keys *k)
+genesis_named(const struct keys *k, const char *name)
 {
 	struct dml_state empty;
 	char m1[128], m2[128], m3[128];
@@ -1141,20 +1162,50 @@ genesis(const struct keys *k)
 	snprintf(m1, sizeof(m1), "%s admin,member", k->founder_id);
 	snprintf(m2, sizeof(m2), "%s member", k->alice_id);
 	snprintf(m3, sizeof(m3), "%s observer", k->bob_id);
-	return entry_after(&empty, "ledger.genesis", k->founder, "name", "test ledger",
+	return entry_after(&empty, "ledger.genesis", k->founder, "name", name,
 	    "member", m1, "member", m2, "member", m3,
 	    "allow", "key.add admin", "allow", "key.revoke admin", "allow", "note member", NULL);
 }
 
+static struct dml_stmt *
+genesis(const struct keys *k)
+{
+	return genesis_named(k, "test ledger");
+}
+
+/* SHA-256 of a || b, computed here rather than by dml_chain_next. */
+static void
+sha256_pair(unsigned char out[32], const unsigned char a[32], const unsigned char b[32])
+{
+	unsigned char both[64];
+
+	memcpy(both, a, 32);
+	memcpy(both + 32, b, 32);
+	dml_sha256(out, both, sizeof(both));
+}
+
+/*
+ * The step must succeed: the state moves to s's seq, the chain value to
+ * SHA-256(old chain || ID), and the ID is recorded at that seq.
+ */
 static void
 step_ok(struct dml_state *st, struct dml_stmt *s)
 {
-	const struct dml_error *err = dml_state_step(st, s);
+	unsigned char want[32];
+	int genesis_entry = !st->have_genesis;
+	const struct dml_error *err;
 
+	sha256_pair(want, st->chain, s->id);
+	assert_true(dml_state_find_id(st, s->id) == -1);
+	err = dml_state_step(st, s);
 	if (err != NULL)
 		fail_msg("step refused: %s\n%s", err->msg, s->text);
 	assert_true(st->seq == s->seq);
-	assert_memory_equal(st->head, s->id, 32);
+	assert_true(st->time == s->time);
+	assert_memory_equal(st->chain, want, 32);
+	assert_true(dml_state_find_id(st, s->id) == (int64_t)s->seq);
+	if (genesis_entry)
+		assert_memory_equal(st->genesis, s->id, 32);
 	dml_stmt_free(s);
 }
 
@@ -1163,11 +1214,13 @@ static void
 step_fails(struct dml_state *st, struct dml_stmt *s, enum dml_error_code code, const char *needle)
 {
 	uint64_t seq = st->seq;
-	size_t nmembers = st->nmembers;
-	unsigned char head[32];
+	size_t nmembers = st->nmembers, nids = st->nids;
+	int64_t known = dml_state_find_id(st, s->id);
+	unsigned char chain[32], gen[32];
 	const struct dml_error *err;
 
-	memcpy(head, st->head, 32);
+	memcpy(chain, st->chain, 32);
+	memcpy(gen, st->genesis, 32);
 	err = dml_state_step(st, s);
 	if (err == NULL)
 		fail_msg("step accepted:\n%s", s->text);
@@ -1175,10 +1228,48 @@ step_fails(struct dml_state *st, struct dml_stmt *s, enum dml_error_code code, c
 		fail_msg("error code %d, expected %d: %s", err->code, code, err->msg);
 	if (needle && strstr(err->msg, needle) == NULL)
 		fail_msg("message '%s' does not contain '%s'", err->msg, needle);
+	/* dml_state_check says the same without trying. */
+	err = dml_state_check(st, s);
+	assert_non_null(err);
+	assert_int_equal(err->code, code);
 	assert_true(st->seq == seq);
 	assert_int_equal(st->nmembers, nmembers);
-	assert_memory_equal(st->head, head, 32);
+	assert_int_equal(st->nids, nids);
+	assert_memory_equal(st->chain, chain, 32);
+	assert_memory_equal(st->genesis, gen, 32);
+	assert_true(dml_state_find_id(st, s->id) == known);
 	dml_stmt_free(s);
+}
+
+static void
+test_chain_next(void **state)
+{
+	static const unsigned char zero[32];
+	/* SHA-256 of 64 zero bytes. */
+	static const char want0[] =
+	    "sha256:f5a5fd42d16a20302798ef6ed309979b43003d2320d9f0e8ea9831a92759fb4b";
+	unsigned char a[32], b[32], c[32], want[32];
+	char text[DML_ID_LEN + 1];
+
+	(void)state;
+	dml_chain_next(c, zero, zero);
+	dml_id_format(text, c);
+	assert_string_equal(text, want0);
+
+	/* prev first, then the ID: the order matters. */
+	fill(a, 32, 0x11);
+	fill(b, 32, 0x22);
+	dml_chain_next(c, a, b);
+	sha256_pair(want, a, b);
+	assert_memory_equal(c, want, 32);
+	dml_chain_next(want, b, a);
+	assert_memory_not_equal(c, want, 32);
+
+	/* The output may be the previous value itself, as the state updates it. */
+	memcpy(c, a, 32);
+	dml_chain_next(c, c, b);
+	sha256_pair(want, a, b);
+	assert_memory_equal(c, want, 32);
 }
 
 static void
@@ -1189,36 +1280,51 @@ test_state_genesis(void **state)
 	struct dml_stmt_builder b;
 	struct dml_stmt *s;
 	const struct dml_member *m;
+	static const unsigned char zero[32];
+	unsigned char want[32];
 	char m1[128];
 
 	dml_state_init(&st);
+	assert_memory_equal(st.chain, zero, 32);
+	assert_true(dml_state_find_id(&st, zero) == -1);
 	/* The first entry must be a genesis entry. */
 	s = entry_after(&st, "note", k->founder, "message", "too early", NULL);
 	step_fails(&st, s, DML_ERR_VERIFY, "genesis");
 
-	/* A genesis entry with seq 1, or a non-zero prev. */
+	/* A genesis entry placed at seq 1, or naming a ledger other than zeros. */
 	snprintf(m1, sizeof(m1), "%s admin", k->founder_id);
 	dml_stmt_builder_init(&b, "ledger.genesis");
 	b.author = k->founder->pub;
-	b.seq = 1;
 	assert_null(dml_stmt_builder_add(&b, "name", "x"));
 	assert_null(dml_stmt_builder_add(&b, "member", m1));
 	assert_null(dml_stmt_build(&s, &b));
+	s->seq = 1;
 	step_fails(&st, s, DML_ERR_VERIFY, "entry 0");
-	b.seq = 0;
-	b.prev[31] = 1;
+	b.ledger[31] = 1;
 	assert_null(dml_stmt_build(&s, &b));
-	step_fails(&st, s, DML_ERR_VERIFY, "prev");
-	b.prev[31] = 0;
+	step_fails(&st, s, DML_ERR_VERIFY, "all-zero ledger");
+	memset(b.ledger, 0xff, 32);
+	assert_null(dml_stmt_build(&s, &b));
+	step_fails(&st, s, DML_ERR_VERIFY, "all-zero ledger");
+	memset(b.ledger, 0, 32);
 	/* Its author must be among its members. */
 	b.author = k->mallory->pub;
 	assert_null(dml_stmt_build(&s, &b));
 	step_fails(&st, s, DML_ERR_VERIFY, "author");
 	dml_stmt_builder_release(&b);
 	assert_false(st.have_genesis);
+	assert_int_equal(st.nids, 0);
 
-	step_ok(&st, genesis(k));
+	/* The genesis names the ledger, and starts the chain: c(0) = SHA-256(zeros || ID). */
+	s = genesis(k);
+	memcpy(want, s->id, 32);
+	step_ok(&st, s);
 	assert_true(st.have_genesis);
+	assert_memory_equal(st.genesis, want, 32);
+	sha256_pair(want, zero, st.genesis);
+	assert_memory_equal(st.chain, want, 32);
+	assert_true(dml_state_find_id(&st, st.genesis) == 0);
+	assert_int_equal(st.nids, 1);
 	assert_string_equal(st.name, "test ledger");
 	assert_int_equal(st.nmembers, 3);
 	assert_int_equal(st.nrules, 3);
@@ -1233,7 +1339,13 @@ test_state_genesis(void **state)
 	assert_true(dml_state_has_role(&st, m, "observer"));
 	assert_null(dml_state_member(&st, &k->mallory->pub));
 
-	/* Only one genesis entry, ever. */
+	/* Only one genesis entry, ever: neither another one nor this one again. */
+	s = genesis_named(k, "another");
+	s->seq = 1;
+	step_fails(&st, s, DML_ERR_VERIFY, "genesis");
+	s = genesis(k);
+	s->seq = 1;
+	step_fails(&st, s, DML_ERR_VERIFY, "genesis");
 	s = genesis(k);
 	step_fails(&st, s, DML_ERR_VERIFY, "genesis");
 	dml_state_release(&st);
@@ -1245,31 +1357,185 @@ test_state_links(void **state)
 	struct keys *k = *state;
 	struct dml_state st;
 	struct dml_stmt_builder b;
-	struct dml_stmt *s;
+	struct dml_stmt *s, *one;
+	unsigned char chain[32];
+	char want[160], gid[DML_ID_LEN + 1];
+	static const unsigned char zero[32];
 
 	dml_state_init(&st);
 	step_ok(&st, genesis(k));
-	step_ok(&st, entry_after(&st, "note", k->founder, "message", "one", NULL));
+	one = entry_after(&st, "note", k->founder, "message", "one", NULL);
+	assert_memory_equal(one->ledger, st.genesis, 32);
+	assert_null(dml_state_step(&st, one));
 
 	dml_stmt_builder_init(&b, "note");
 	b.author = k->founder->pub;
-	assert_null(dml_stmt_builder_add(&b, "message", "skips"));
-	/* A gap in the sequence, a repeat, and a wrong prev. */
-	b.seq = st.seq + 2;
-	memcpy(b.prev, st.head, 32);
+	b.time = 1700000002;
+	memcpy(b.ledger, st.genesis, 32);
+	assert_null(dml_stmt_builder_add(&b, "message", "two"));
+	/* A gap in the sequence, and a seq already taken. */
 	assert_null(dml_stmt_build(&s, &b));
+	s->seq = st.seq + 2;
+	step_fails(&st, s, DML_ERR_VERIFY, "sequence number 3 does not follow 1");
+	assert_null(dml_stmt_build(&s, &b));
+	s->seq = st.seq;
 	step_fails(&st, s, DML_ERR_VERIFY, "sequence");
-	b.seq = st.seq;
 	assert_null(dml_stmt_build(&s, &b));
+	s->seq = 0;
 	step_fails(&st, s, DML_ERR_VERIFY, "sequence");
-	b.seq = st.seq + 1;
-	b.prev[0] ^= 1;
+
+	/* An entry of another ledger: one byte off, all zeros (a genesis's), ones. */
+	dml_id_format(gid, st.genesis);
+	snprintf(want, sizeof(want), "the entry belongs to another ledger (this one is %s)", gid);
+	b.ledger[0] ^= 1;
 	assert_null(dml_stmt_build(&s, &b));
-	step_fails(&st, s, DML_ERR_VERIFY, "prev");
-	b.prev[0] ^= 1;
+	s->seq = st.seq + 1;
+	step_fails(&st, s, DML_ERR_VERIFY, want);
+	memset(b.ledger, 0, 32);
 	assert_null(dml_stmt_build(&s, &b));
+	s->seq = st.seq + 1;
+	step_fails(&st, s, DML_ERR_VERIFY, "another ledger");
+	memset(b.ledger, 0xff, 32);
+	assert_null(dml_stmt_build(&s, &b));
+	s->seq = st.seq + 1;
+	step_fails(&st, s, DML_ERR_VERIFY, "another ledger");
+
+	/* A replay: the very statement of entry 1 again, at the next seq. */
+	assert_null(dml_stmt_parse(&s, one->text, one->len));
+	assert_memory_equal(s->id, one->id, 32);
+	s->seq = st.seq + 1;
+	step_fails(&st, s, DML_ERR_VERIFY, "the entry is already in the ledger as #1");
+	/* The genesis itself, replayed: refused as a second genesis. */
+	s = genesis(k);
+	s->seq = st.seq + 1;
+	step_fails(&st, s, DML_ERR_VERIFY, "genesis");
+
+	/* Right: the chain value is SHA-256(previous chain value || ID). */
+	memcpy(b.ledger, st.genesis, 32);
+	assert_null(dml_stmt_build(&s, &b));
+	s->seq = st.seq + 1;
+	sha256_pair(chain, st.chain, s->id);
 	step_ok(&st, s);
+	assert_memory_equal(st.chain, chain, 32);
+	assert_true(st.seq == 2);
+	/* The chain names every entry so far, in order: recompute it from zeros. */
+	sha256_pair(chain, zero, st.genesis);
+	sha256_pair(chain, chain, one->id);
+	assert_null(dml_stmt_build(&s, &b));
+	sha256_pair(chain, chain, s->id);
+	assert_memory_equal(st.chain, chain, 32);
+	/* ...and now that statement is a replay too. */
+	s->seq = st.seq + 1;
+	step_fails(&st, s, DML_ERR_VERIFY, "already in the ledger as #2");
+	/*
+	 * The same message by the same author at another time is another
+	 * statement, hence no replay.
+	 */
+	b.time++;
+	assert_null(dml_stmt_build(&s, &b));
+	s->seq = st.seq + 1;
+	step_ok(&st, s);
+	assert_int_equal(st.nids, 4);
 	dml_stmt_builder_release(&b);
+	dml_stmt_free(one);
+	dml_state_release(&st);
+}
+
+/*
+ * A statement names its ledger, not its place: the same bytes follow any
+ * state of that ledger, at whatever seq (the way pull re-links entries),
+ * and no state of another ledger.
+ */
+static void
+test_state_relink(void **state)
+{
+	struct keys *k = *state;
+	struct dml_state here, there, other;
+	struct dml_stmt *g, *s, *mine;
+	unsigned char c_here[32], c_there[32];
+
+	dml_state_init(&here);
+	dml_state_init(&there);
+	dml_state_init(&other);
+	g = genesis(k);
+	assert_null(dml_stmt_parse(&s, g->text, g->len));
+	step_ok(&here, g);
+	step_ok(&there, s);
+	assert_memory_equal(here.genesis, there.genesis, 32);
+	step_ok(&other, genesis_named(k, "another ledger"));
+	assert_memory_not_equal(here.genesis, other.genesis, 32);
+
+	/* Written here at seq 1. */
+	mine = entry_after(&here, "note", k->alice, "message", "mine", NULL);
+	assert_null(dml_stmt_parse(&s, mine->text, mine->len));
+	s->seq = 1;
+	step_ok(&here, s);
+	memcpy(c_here, here.chain, 32);
+
+	/* There, two entries landed first: the same statement follows them at seq 3. */
+	step_ok(&there, entry_after(&there, "note", k->founder, "message", "theirs 1", NULL));
+	step_ok(&there, entry_after(&there, "note", k->founder, "message", "theirs 2", NULL));
+	assert_null(dml_stmt_parse(&s, mine->text, mine->len));
+	s->seq = 3;
+	step_ok(&there, s);
+	assert_true(dml_state_find_id(&there, mine->id) == 3);
+	assert_true(dml_state_find_id(&here, mine->id) == 1);
+	/* Same entry, other history: another chain value. */
+	memcpy(c_there, there.chain, 32);
+	assert_memory_not_equal(c_here, c_there, 32);
+
+	/* Another ledger, with alice a member there too, refuses it all the same. */
+	assert_null(dml_stmt_parse(&s, mine->text, mine->len));
+	s->seq = 1;
+	step_fails(&other, s, DML_ERR_VERIFY, "another ledger");
+	dml_stmt_free(mine);
+	dml_state_release(&here);
+	dml_state_release(&there);
+	dml_state_release(&other);
+}
+
+/* The set of IDs grows past its first table and still finds every entry. */
+static void
+test_state_find_id(void **state)
+{
+	struct keys *k = *state;
+	struct dml_state st;
+	unsigned char (*ids)[32];
+	unsigned char absent[32];
+	const size_t n = 3000;
+	char msg[32];
+	size_t i;
+
+	ids = calloc(n, 32);
+	assert_non_null(ids);
+	dml_state_init(&st);
+	for (i = 0; i < n; i++) {
+		struct dml_stmt *s;
+		if (i == 0)
+			s = genesis(k);
+		else {
+			snprintf(msg, sizeof(msg), "note %zu", i);
+			s = entry_after(&st, "note", k->alice, "message", msg, NULL);
+		}
+		memcpy(ids[i], s->id, 32);
+		if (dml_state_step(&st, s) != NULL)
+			fail_msg("entry %zu refused", i);
+		dml_stmt_free(s);
+	}
+	assert_int_equal(st.nids, n);
+	for (i = 0; i < n; i++)
+		if (dml_state_find_id(&st, ids[i]) != (int64_t)i)
+			fail_msg("entry %zu not found at its seq", i);
+	/* IDs that are not there, including ones sharing a prefix with one that is. */
+	fill(absent, 32, 0);
+	assert_true(dml_state_find_id(&st, absent) == -1);
+	memcpy(absent, ids[n / 2], 32);
+	absent[31] ^= 1;
+	assert_true(dml_state_find_id(&st, absent) == -1);
+	memcpy(absent, ids[7], 32);
+	absent[0] ^= 0x80;
+	assert_true(dml_state_find_id(&st, absent) == -1);
+	free(ids);
 	dml_state_release(&st);
 }
 
@@ -1438,10 +1704,13 @@ main(void)
 		cmocka_unit_test(test_value_roles),
 		cmocka_unit_test(test_value_text),
 		cmocka_unit_test(test_value_none),
+		cmocka_unit_test(test_chain_next),
 		cmocka_unit_test_setup_teardown(test_state_genesis, keys_setup, keys_teardown),
 		cmocka_unit_test_setup_teardown(test_state_genesis_duplicate_member, keys_setup,
 		    keys_teardown),
 		cmocka_unit_test_setup_teardown(test_state_links, keys_setup, keys_teardown),
+		cmocka_unit_test_setup_teardown(test_state_relink, keys_setup, keys_teardown),
+		cmocka_unit_test_setup_teardown(test_state_find_id, keys_setup, keys_teardown),
 		cmocka_unit_test_setup_teardown(test_state_authority, keys_setup, keys_teardown),
 		cmocka_unit_test_setup_teardown(test_state_revocation, keys_setup, keys_teardown),
 	};

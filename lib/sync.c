@@ -1,0 +1,523 @@
+/*
+ * sync.c - fetch, pull and push the ledger (see dml/sync.h).
+ *
+ * Everything here goes through the ledger's own checks: the fetched chain is
+ * verified with dml_ledger_verify before the local ref moves, re-linked
+ * entries pass dml_state_check on their new base, and the local ref moves by
+ * compare-and-swap, so a writer appending meanwhile is never overwritten.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dml/sync.h"
+
+struct oidseq {
+	struct dml_oid oid;
+	uint64_t seq;
+};
+
+/* What we know about a remote's chain against ours. */
+struct view {
+	struct dml_ledger *local;	/* NULL when we have no ledger yet */
+	struct dml_oid local_head;
+	uint64_t nlocal;
+	struct oidseq *index;		/* our commits sorted by name, for local_seq */
+	struct dml_oid rhead;		/* the remote's head */
+	struct dml_oid *fresh;		/* remote commits after the common ones, root first */
+	size_t nfresh;
+	uint64_t common;
+	int named;			/* a configured remote: it has a tracking ref */
+	char track[300];
+};
+
+static void
+view_release(struct view *v)
+{
+	dml_ledger_free(v->local);
+	free(v->index);
+	free(v->fresh);
+	memset(v, 0, sizeof(*v));
+}
+
+void
+dml_sync_result_release(struct dml_sync_result *res)
+{
+	free(res->left);
+	memset(res, 0, sizeof(*res));
+}
+
+static int
+oidseq_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct oidseq *)a)->oid.id, ((const struct oidseq *)b)->oid.id,
+	    DML_OID_RAWLEN);
+}
+
+/* Open our ledger and index its commits by name. */
+static const struct dml_error *
+open_local(struct dml_repo *repo, struct view *v)
+{
+	const struct dml_error *err;
+	uint64_t i;
+
+	if ((err = dml_ledger_open(&v->local, repo, 0)))
+		return err;
+	v->nlocal = dml_ledger_count(v->local);
+	v->local_head = *dml_ledger_commit(v->local, v->nlocal - 1);
+	if ((v->index = malloc(v->nlocal * sizeof(*v->index))) == NULL)
+		return dml_error_nomem();
+	for (i = 0; i < v->nlocal; i++) {
+		v->index[i].oid = *dml_ledger_commit(v->local, i);
+		v->index[i].seq = i;
+	}
+	qsort(v->index, v->nlocal, sizeof(*v->index), oidseq_cmp);
+	return NULL;
+}
+
+/* Our seq of a commit, or -1. */
+static int64_t
+local_seq(const struct view *v, const struct dml_oid *c)
+{
+	struct oidseq key, *hit;
+
+	if (v->index == NULL)
+		return -1;
+	key.oid = *c;
+	hit = bsearch(&key, v->index, v->nlocal, sizeof(*v->index), oidseq_cmp);
+	return hit ? (int64_t)hit->seq : -1;
+}
+
+static const struct dml_error *
+commit_stmt_id(struct dml_repo *repo, const struct dml_oid *c, unsigned char id[32])
+{
+	struct dml_ledger *l;
+	struct dml_stmt *s;
+	const struct dml_error *err;
+
+	/* One entry, read without replay: the genesis or any single commit's statement. */
+	if ((err = dml_ledger_open_at(&l, repo, c, DML_LEDGER_NOREPLAY)))
+		return err;
+	if ((err = dml_ledger_read(l, dml_ledger_count(l) - 1, &s, NULL)) == NULL) {
+		memcpy(id, s->id, 32);
+		dml_stmt_free(s);
+	}
+	dml_ledger_free(l);
+	return err;
+}
+
+/* The chain ending at head, root first (for the rare report of a rewrite). */
+static const struct dml_error *
+chain_list(struct dml_repo *repo, const struct dml_oid *head, struct dml_oid **out, size_t *n)
+{
+	struct dml_ledger *l;
+	const struct dml_error *err;
+	uint64_t i;
+
+	*out = NULL;
+	*n = 0;
+	if ((err = dml_ledger_open_at(&l, repo, head, DML_LEDGER_NOREPLAY)))
+		return err;
+	if ((*out = malloc((dml_ledger_count(l) + 1) * sizeof(**out))) == NULL)
+		err = dml_error_nomem();
+	else {
+		for (i = 0; i < dml_ledger_count(l); i++)
+			(*out)[i] = *dml_ledger_commit(l, i);
+		*n = dml_ledger_count(l);
+	}
+	dml_ledger_free(l);
+	return err;
+}
+
+/* The remote's commit at seq i in the combined view. */
+static const struct dml_oid *
+remote_at(const struct view *v, uint64_t i)
+{
+	if (i < v->common)
+		return dml_ledger_commit(v->local, i);
+	if (i - v->common < v->nfresh)
+		return &v->fresh[i - v->common];
+	return NULL;
+}
+
+static const struct dml_error *
+rewritten(const char *remote, uint64_t seq)
+{
+	return dml_error_fmt(DML_ERR_VERIFY,
+	    "remote '%s' rewrote its ledger: entry #%llu differs from the chain we already have; "
+	    "refused, the local ledger is unchanged", remote, (unsigned long long)seq);
+}
+
+/* Has the remote's head left what we fetched from it before? */
+static const struct dml_error *
+check_tracking(struct dml_repo *repo, const char *remote, const struct view *v)
+{
+	struct dml_oid t, *tc = NULL;
+	size_t nt = 0, i;
+	int exists;
+	const struct dml_error *err;
+
+	if (!v->named || (err = dml_repo_ref_read(repo, v->track, &t, &exists)) || !exists)
+		return v->named ? err : NULL;
+	if (local_seq(v, &t) >= 0 && (uint64_t)local_seq(v, &t) < v->common)
+		return NULL;
+	for (i = 0; i < v->nfresh; i++)
+		if (dml_oid_equal(&v->fresh[i], &t))
+			return NULL;
+	/* Name the first entry that differs. */
+	if ((err = chain_list(repo, &t, &tc, &nt)))
+		return dml_error_wrap(err, "remote '%s': what we fetched before is unreadable", remote);
+	for (i = 0; i < nt; i++) {
+		const struct dml_oid *b = remote_at(v, i);
+		if (b == NULL || !dml_oid_equal(b, &tc[i]))
+			break;
+	}
+	free(tc);
+	return rewritten(remote, i);
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* Does the remote link one of our own local entries somewhere else? */
+static const struct dml_error *
+check_overlap(const char *remote, const struct view *v, const struct dml_verify_report *rep)
+{
+	unsigned char (*ids)[32];
+	size_t n = 0, i;
+	uint64_t s;
+	const struct dml_error *err = NULL;
+
+	if (v->nfresh == 0 || v->nlocal == v->common)
+		return NULL;
+	if ((ids = malloc(v->nfresh * sizeof(*ids))) == NULL)
+		return dml_error_nomem();
+	for (i = v->common; i < rep->nentries; i++)
+		if (dml_id_parse(ids[n], rep->entries[i].id, strlen(rep->entries[i].id)) == 0)
+			n++;
+	qsort(ids, n, sizeof(*ids), id_cmp);
+	for (s = v->common; s < v->nlocal && err == NULL; s++) {
+		struct dml_stmt *st;
+		if ((err = dml_ledger_read(v->local, s, &st, NULL)))
+			break;
+		if (bsearch(st->id, ids, n, sizeof(*ids), id_cmp))
+			err = rewritten(remote, v->common);
+		dml_stmt_free(st);
+	}
+	free(ids);
+	return err;
+}
+
+static int
+is_named_remote(struct dml_repo *repo, const char *remote)
+{
+	struct dml_remote_info *ri;
+	size_t n, i;
+	int found = 0;
+
+	if (dml_repo_remote_list(repo, &ri, &n))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(ri[i].name, remote) == 0)
+			found = 1;
+	dml_remote_info_free(ri, n);
+	return found;
+}
+
+/* Fetch the remote's chain and check it against ours (see dml/sync.h). */
+static const struct dml_error *
+examine(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o, struct view *v,
+    struct dml_sync_result *res)
+{
+	struct dml_oid cur, tree, parents[2];
+	unsigned np;
+	int found, exists;
+	size_t cap = 0, i;
+	int64_t meet = -1;
+	const struct dml_error *err;
+	struct dml_verify_opts vo;
+	struct dml_verify_report rep;
+
+	memset(v, 0, sizeof(*v));
+	memset(res, 0, sizeof(*res));
+	v->named = is_named_remote(repo, remote);
+	snprintf(v->track, sizeof(v->track), "refs/dml/remotes/%s/ledger", remote);
+	if ((err = dml_repo_fetch_ref(repo, remote, DML_LEDGER_REF, &o->xfer, &v->rhead, &found)))
+		return err;
+	if (!found)
+		return dml_error_fmt(DML_ERR_NOTFOUND, "remote '%s' has no ledger", remote);
+	if ((err = dml_repo_ref_read(repo, DML_LEDGER_REF, &v->local_head, &exists)))
+		return err;
+	/* The ref may move between the two reads: the opened ledger is the truth. */
+	if (exists && (err = open_local(repo, v)))
+		return err;
+	/* Walk the remote's chain back to a commit we have, or to its root. */
+	for (cur = v->rhead;;) {
+		if (v->local && (meet = local_seq(v, &cur)) >= 0)
+			break;
+		if (v->nfresh == cap) {
+			struct dml_oid *nf;
+			cap = cap ? 2 * cap : 256;
+			if ((nf = realloc(v->fresh, cap * sizeof(*nf))) == NULL)
+				return dml_error_nomem();
+			v->fresh = nf;
+		}
+		v->fresh[v->nfresh++] = cur;
+		if ((err = dml_repo_commit_links(repo, &cur, &tree, parents, &np)))
+			return dml_error_wrap(err, "remote '%s'", remote);
+		if (np > 1)
+			return dml_error_fmt(DML_ERR_VERIFY,
+			    "remote '%s': its ledger has a merge commit, which no ledger has", remote);
+		if (np == 0)
+			break;
+		cur = parents[0];
+	}
+	for (i = 0; i < v->nfresh / 2; i++) {
+		struct dml_oid t = v->fresh[i];
+		v->fresh[i] = v->fresh[v->nfresh - 1 - i];
+		v->fresh[v->nfresh - 1 - i] = t;
+	}
+	v->common = meet >= 0 ? (uint64_t)meet + 1 : 0;
+	if (v->local && meet < 0) {
+		unsigned char theirs[32], ours[32];
+		char a[DML_ID_LEN + 1], b[DML_ID_LEN + 1];
+		if ((err = commit_stmt_id(repo, &v->fresh[0], theirs)) ||
+		    (err = commit_stmt_id(repo, dml_ledger_commit(v->local, 0), ours)))
+			return dml_error_wrap(err, "remote '%s'", remote);
+		if (memcmp(theirs, ours, 32) == 0)
+			return rewritten(remote, 0);
+		dml_id_format(a, theirs);
+		dml_id_format(b, ours);
+		return dml_error_fmt(DML_ERR_VERIFY,
+		    "remote '%s' holds another ledger: its genesis is %s, ours is %s", remote, a, b);
+	}
+	if (o->genesis && v->common == 0) {
+		unsigned char theirs[32];
+		char a[DML_ID_LEN + 1], b[DML_ID_LEN + 1];
+		if ((err = commit_stmt_id(repo, &v->fresh[0], theirs)))
+			return dml_error_wrap(err, "remote '%s'", remote);
+		if (memcmp(theirs, o->genesis, 32) != 0) {
+			dml_id_format(a, theirs);
+			dml_id_format(b, o->genesis);
+			return dml_error_fmt(DML_ERR_VERIFY,
+			    "remote '%s' holds another ledger: its genesis is %s, not %s", remote, a, b);
+		}
+	}
+	if ((err = check_tracking(repo, remote, v)))
+		return err;
+	/* Everything new is checked as `ledger verify` checks it. */
+	memset(&vo, 0, sizeof(vo));
+	vo.head = &v->rhead;
+	vo.from = v->common;
+	vo.threads = o->threads;
+	vo.progress = o->verify_progress;
+	vo.arg = o->arg;
+	if ((err = dml_ledger_verify(repo, &vo, &rep)))
+		return dml_error_wrap(err, "remote '%s'", remote);
+	if (rep.failed) {
+		const struct dml_verify_entry *e = &rep.entries[rep.first_bad];
+		err = dml_error_fmt(DML_ERR_VERIFY,
+		    "remote '%s' fails verification at entry #%llu (%s %s): %s; refused, the local "
+		    "ledger is unchanged", remote, (unsigned long long)e->seq,
+		    e->type[0] ? e->type : "unreadable", e->id[0] ? e->id : "", e->why ? e->why : "?");
+	} else
+		err = check_overlap(remote, v, &rep);
+	dml_verify_report_release(&rep);
+	if (err)
+		return err;
+	res->common = v->common;
+	res->local = v->nlocal;
+	res->remote = v->common + v->nfresh;
+	res->after = v->nlocal;
+	res->head = v->local ? v->local_head : v->rhead;
+	if (v->nfresh == 0)
+		res->how = v->nlocal == v->common ? DML_SYNC_UP_TO_DATE : DML_SYNC_AHEAD;
+	else
+		res->how = v->nlocal == v->common ? DML_SYNC_FAST_FORWARD : DML_SYNC_REBASED;
+	return NULL;
+}
+
+static const struct dml_error *
+remember(struct dml_repo *repo, const struct view *v, const struct dml_oid *at)
+{
+	return v->named ? dml_repo_ref_set(repo, v->track, at, "dmlctl: remote ledger") : NULL;
+}
+
+const struct dml_error *
+dml_fetch(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
+    struct dml_sync_result *res)
+{
+	struct view v;
+	const struct dml_error *err;
+
+	if ((err = examine(repo, remote, o, &v, res)) == NULL)
+		err = remember(repo, &v, &v.rhead);
+	view_release(&v);
+	return err;
+}
+
+static const struct dml_error *
+moved_meanwhile(const struct dml_error *err)
+{
+	if (err->code == DML_ERR_MOVED)
+		return dml_error_fmt(DML_ERR_MOVED,
+		    "the local ledger moved while pulling (another writer appended): pull again");
+	return err;
+}
+
+/* Re-link our local entries on the remote's head. */
+static const struct dml_error *
+rebase(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o, struct view *v,
+    struct dml_sync_result *res)
+{
+	struct dml_ledger *rl = NULL;
+	const struct dml_key *k = NULL;
+	const struct dml_member *m;
+	const struct dml_error *err;
+	uint64_t s, nl = v->nlocal - v->common;
+	char kid[DML_KEY_ID_LEN + 1];
+
+	if (o->get_key == NULL)
+		return dml_error_fmt(DML_ERR_USAGE, "re-linking local entries needs a signing key");
+	if ((err = o->get_key(o->arg, &k)))
+		return err;
+	if ((err = dml_ledger_open_at(&rl, repo, &v->rhead, 0)))
+		return dml_error_wrap(err, "remote '%s'", remote);
+	dml_pubkey_id(kid, &k->pub);
+	m = dml_state_member(dml_ledger_state(rl), &k->pub);
+	if (m == NULL || m->revoked) {
+		err = dml_error_fmt(DML_ERR_DENIED,
+		    "key %s is not a member of the remote's ledger, so it cannot re-link the %llu "
+		    "local entries (pass -k with a member's key)", kid, (unsigned long long)nl);
+		goto done;
+	}
+	if ((res->left = calloc(nl, sizeof(*res->left))) == NULL) {
+		err = dml_error_nomem();
+		goto done;
+	}
+	for (s = v->common; s < v->nlocal; s++) {
+		struct dml_stmt *st = NULL;
+		const struct dml_error *why;
+
+		if ((why = dml_ledger_relink(rl, k, dml_ledger_commit(v->local, s), &st)) == NULL) {
+			dml_stmt_free(st);
+			res->relinked++;
+			continue;
+		}
+		if (why->code != DML_ERR_VERIFY && why->code != DML_ERR_DENIED) {
+			err = why;
+			goto done;
+		}
+		{
+			struct dml_left_out *lo = &res->left[res->nleft++];
+			size_t wl = strlen(why->msg);
+
+			if (wl >= sizeof(lo->why))
+				wl = sizeof(lo->why) - 1;
+			memcpy(lo->why, why->msg, wl);	/* before another error reuses it */
+			lo->why[wl] = '\0';
+			lo->seq = s;
+			if ((err = dml_ledger_read(v->local, s, &st, NULL)))
+				goto done;
+			dml_id_format(lo->id, st->id);
+			snprintf(lo->type, sizeof(lo->type), "%s", st->type->name);
+			dml_stmt_free(st);
+		}
+	}
+	res->head = *dml_ledger_commit(rl, dml_ledger_count(rl) - 1);
+	res->after = dml_ledger_count(rl);
+	/* Keep the old chain reachable, as git keeps ORIG_HEAD. */
+	if ((err = dml_repo_ref_set(repo, DML_ORIG_LEDGER_REF, &v->local_head,
+	    "dmlctl: ledger before pull")))
+		goto done;
+	if ((err = dml_repo_ref_cas(repo, DML_LEDGER_REF, &res->head, &v->local_head,
+	    "dmlctl: pull (re-linked local entries)")))
+		err = moved_meanwhile(err);
+done:
+	dml_ledger_free(rl);
+	return err;
+}
+
+const struct dml_error *
+dml_pull(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
+    struct dml_sync_result *res)
+{
+	struct view v;
+	const struct dml_error *err;
+
+	if ((err = examine(repo, remote, o, &v, res)))
+		goto done;
+	switch (res->how) {
+	case DML_SYNC_UP_TO_DATE:
+	case DML_SYNC_AHEAD:
+		break;
+	case DML_SYNC_FAST_FORWARD:
+		if ((err = dml_repo_ref_cas(repo, DML_LEDGER_REF, &v.rhead,
+		    v.local ? &v.local_head : NULL, "dmlctl: pull (fast-forward)"))) {
+			err = moved_meanwhile(err);
+			goto done;
+		}
+		res->head = v.rhead;
+		res->after = res->remote;
+		break;
+	case DML_SYNC_REBASED:
+		if ((err = rebase(repo, remote, o, &v, res)))
+			goto done;
+		break;
+	}
+	err = remember(repo, &v, &v.rhead);
+done:
+	view_release(&v);
+	return err;
+}
+
+const struct dml_error *
+dml_push(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
+    struct dml_sync_result *res)
+{
+	struct view v;
+	struct dml_oid r;
+	int found;
+	int64_t at = -1;
+	const struct dml_error *err;
+
+	memset(&v, 0, sizeof(v));
+	memset(res, 0, sizeof(*res));
+	v.named = is_named_remote(repo, remote);
+	snprintf(v.track, sizeof(v.track), "refs/dml/remotes/%s/ledger", remote);
+	if ((err = open_local(repo, &v)))
+		goto done;
+	res->local = res->after = v.nlocal;
+	res->head = v.local_head;
+	if ((err = dml_repo_fetch_ref(repo, remote, DML_LEDGER_REF, &o->xfer, &r, &found)))
+		goto done;
+	if (found && (at = local_seq(&v, &r)) < 0) {
+		err = dml_error_fmt(DML_ERR_MOVED,
+		    "remote '%s' has entries this ledger lacks: run 'dmlctl pull %s' first", remote,
+		    remote);
+		goto done;
+	}
+	res->common = found ? (uint64_t)at + 1 : 0;
+	res->remote = res->common;
+	if (found && (uint64_t)at + 1 == v.nlocal) {
+		res->how = DML_SYNC_UP_TO_DATE;
+		err = remember(repo, &v, &r);
+		goto done;
+	}
+	if ((err = dml_repo_push_ref(repo, remote, DML_LEDGER_REF, &o->xfer))) {
+		if (err->code == DML_ERR_MOVED)
+			err = dml_error_fmt(DML_ERR_MOVED,
+			    "remote '%s' has entries this ledger lacks (%s): run 'dmlctl pull %s' first",
+			    remote, err->msg, remote);
+		goto done;
+	}
+	res->how = DML_SYNC_AHEAD;
+	res->remote = v.nlocal;
+	err = remember(repo, &v, &v.local_head);
+done:
+	view_release(&v);
+	return err;
+}
