@@ -74,6 +74,13 @@ struct verb {
 };
 int run_verb(struct ctx *ctx, const char *noun, const struct verb *verbs, int argc, char **argv);
 
+/*
+ * The start of every "dmlctl <noun> list [--json]": parse the options,
+ * refuse arguments, open the ledger.  -1 when *l is ready; otherwise the
+ * exit status to return.
+ */
+int list_begin(struct ctx *ctx, int argc, char **argv, const char *noun, struct dml_ledger **l);
+
 /* A full entry ID, with or without "sha256:": 0 on success. */
 int parse_entry_id(const char *arg, unsigned char id[32]);
 

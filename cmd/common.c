@@ -570,3 +570,22 @@ parse_entry_id(const char *arg, unsigned char id[32])
 		return -1;
 	return dml_id_parse(id, full, DML_ID_LEN);
 }
+
+int
+list_begin(struct ctx *ctx, int argc, char **argv, const char *noun, struct dml_ledger **l)
+{
+	char line[64];
+	const char *const usage[] = { line, NULL };
+	struct opt opts[] = { OPT_JSON(&ctx->json), { OPT_END } };
+	const struct dml_error *err;
+	int n;
+
+	snprintf(line, sizeof(line), "dmlctl %s list [--json]", noun);
+	if ((n = parse_options(argc, argv, opts, usage)) < 0)
+		return PARSE_EXIT(n);
+	if (n > 0)
+		return usage_error("'%s list' takes no arguments", noun);
+	if ((err = ctx_ledger(ctx, l)))
+		return report(err);
+	return -1;
+}

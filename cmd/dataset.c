@@ -186,8 +186,6 @@ done:
 static int
 dataset_list(struct ctx *ctx, int argc, char **argv)
 {
-	static const char *const usage[] = { "dmlctl dataset list [--json]", NULL };
-	struct opt opts[] = { OPT_JSON(&ctx->json), { OPT_END } };
 	struct dml_ledger *l;
 	const struct dml_state *st;
 	const struct dml_error *err;
@@ -195,12 +193,8 @@ dataset_list(struct ctx *ctx, int argc, char **argv)
 	size_t i;
 	int n;
 
-	if ((n = parse_options(argc, argv, opts, usage)) < 0)
-		return PARSE_EXIT(n);
-	if (n > 0)
-		return usage_error("'dataset list' takes no arguments");
-	if ((err = ctx_ledger(ctx, &l)))
-		return report(err);
+	if ((n = list_begin(ctx, argc, argv, "dataset", &l)) >= 0)
+		return n;
 	st = dml_ledger_state(l);
 	if ((arr = json_array()) == NULL)
 		return report(dml_error_nomem());

@@ -261,8 +261,6 @@ done:
 static int
 model_list(struct ctx *ctx, int argc, char **argv)
 {
-	static const char *const usage[] = { "dmlctl model list [--json]", NULL };
-	struct opt opts[] = { OPT_JSON(&ctx->json), { OPT_END } };
 	struct dml_ledger *l;
 	const struct dml_state *st;
 	const struct dml_error *err;
@@ -270,12 +268,8 @@ model_list(struct ctx *ctx, int argc, char **argv)
 	size_t i;
 	int n;
 
-	if ((n = parse_options(argc, argv, opts, usage)) < 0)
-		return PARSE_EXIT(n);
-	if (n > 0)
-		return usage_error("'model list' takes no arguments");
-	if ((err = ctx_ledger(ctx, &l)))
-		return report(err);
+	if ((n = list_begin(ctx, argc, argv, "model", &l)) >= 0)
+		return n;
 	st = dml_ledger_state(l);
 	if ((arr = json_array()) == NULL)
 		return report(dml_error_nomem());

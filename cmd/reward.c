@@ -215,8 +215,6 @@ reward_pay(struct ctx *ctx, int argc, char **argv)
 static int
 reward_list(struct ctx *ctx, int argc, char **argv)
 {
-	static const char *const usage[] = { "dmlctl reward list [--json]", NULL };
-	struct opt opts[] = { OPT_JSON(&ctx->json), { OPT_END } };
 	struct dml_ledger *l;
 	const struct dml_state *st;
 	const struct dml_error *err;
@@ -224,12 +222,8 @@ reward_list(struct ctx *ctx, int argc, char **argv)
 	size_t i;
 	int n;
 
-	if ((n = parse_options(argc, argv, opts, usage)) < 0)
-		return PARSE_EXIT(n);
-	if (n > 0)
-		return usage_error("'reward list' takes no arguments");
-	if ((err = ctx_ledger(ctx, &l)))
-		return report(err);
+	if ((n = list_begin(ctx, argc, argv, "reward", &l)) >= 0)
+		return n;
 	/* only now: the returns above would leak it */
 	arr = json_array();
 	st = dml_ledger_state(l);

@@ -205,21 +205,15 @@ status_word(enum dml_round_status s)
 static int
 round_list(struct ctx *ctx, int argc, char **argv)
 {
-	static const char *const usage[] = { "dmlctl round list [--json]", NULL };
-	struct opt opts[] = { OPT_JSON(&ctx->json), { OPT_END } };
 	struct dml_ledger *l;
 	const struct dml_state *st;
-	const struct dml_error *err;
-	json_t *arr = json_array();
+	json_t *arr;
 	size_t i;
 	int n;
 
-	if ((n = parse_options(argc, argv, opts, usage)) < 0)
-		return PARSE_EXIT(n);
-	if (n > 0)
-		return usage_error("'round list' takes no arguments");
-	if ((err = ctx_ledger(ctx, &l)))
-		return report(err);
+	if ((n = list_begin(ctx, argc, argv, "round", &l)) >= 0)
+		return n;
+	arr = json_array();
 	st = dml_ledger_state(l);
 	for (i = 0; i < st->nrounds; i++) {
 		const struct dml_round_head *r = &st->rounds[i];

@@ -166,9 +166,8 @@ transfer(struct ctx *ctx, int argc, char **argv, const char *verb,
 
 	snprintf(usage_line, sizeof(usage_line), "dmlctl %s [-k <key>] [--threads <n>] [--json] "
 	    "[<remote>]", verb);
-	if (strcmp(verb, "pull") != 0)
-		opts[0] = opts[1], opts[1] = opts[2], opts[2] = opts[3];	/* -k only for pull */
-	if ((n = parse_options(argc, argv, opts, usage)) < 0)
+	/* -k (the first option) only for pull, which may re-link. */
+	if ((n = parse_options(argc, argv, opts + (strcmp(verb, "pull") != 0), usage)) < 0)
 		return PARSE_EXIT(n);
 	if (n > 1)
 		return usage_error("'%s' takes at most one remote", verb);

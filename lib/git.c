@@ -302,28 +302,19 @@ oid_cmp(const void *a, const void *b)
 	return git_oid_cmp(a, b);
 }
 
-struct packer {
-	git_odb *odb;
-	struct dml_buf *out;
-	uint32_t count;
-	const struct dml_error *err;
-};
-
 /* One pack entry: type and size, then the object as a zlib stream of stored blocks. */
-static int
-pack_one(const git_oid *id, void *payload)
+static const struct dml_error *
+pack_one(git_odb *odb, const git_oid *id, struct dml_buf *out)
 {
-	struct packer *pk = payload;
 	git_odb_object *o;
 	unsigned char h[16], t[4];
 	size_t hl = 0, n;
 	uint64_t sz;
 	uint32_t a;
+	const struct dml_error *err;
 
-	if (git_odb_read(&o, pk->odb, id) < 0) {
-		pk->err = giterr("cannot read a batched object");
-		return -1;
-	}
+	if (git_odb_read(&o, odb, id) < 0)
+		return giterr("cannot read a batched object");
 	n = git_odb_object_size(o);
 	sz = n;
 	h[hl++] = (unsigned char)((git_odb_object_type(o) << 4) | (sz & 15));
@@ -333,15 +324,11 @@ pack_one(const git_oid *id, void *payload)
 	}
 	a = adler32(1, git_odb_object_data(o), n);
 	t[0] = a >> 24, t[1] = a >> 16, t[2] = a >> 8, t[3] = a;
-	if ((pk->err = dml_buf_add(pk->out, h, hl)) || (pk->err = dml_buf_add(pk->out, "\x78\x01", 2)) ||
-	    (pk->err = stored_blocks(pk->out, git_odb_object_data(o), n, 1)) ||
-	    (pk->err = dml_buf_add(pk->out, t, 4))) {
-		git_odb_object_free(o);
-		return -1;
-	}
+	if ((err = dml_buf_add(out, h, hl)) == NULL && (err = dml_buf_add(out, "\x78\x01", 2)) == NULL &&
+	    (err = stored_blocks(out, git_odb_object_data(o), n, 1)) == NULL)
+		err = dml_buf_add(out, t, 4);
 	git_odb_object_free(o);
-	pk->count++;
-	return 0;
+	return err;
 }
 
 /*
@@ -354,22 +341,26 @@ static const struct dml_error *
 batch_pack(struct dml_repo *r, struct dml_buf *out)
 {
 	static const unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, 0, 0, 0, 0 };
-	struct packer pk = { r->batch_odb, out, 0, NULL };
 	unsigned char sum[20];
-
+	uint32_t count = 0;
 	size_t i;
+	const struct dml_error *err;
 
-	if ((pk.err = dml_buf_add(out, head, sizeof(head))))
-		return pk.err;
+	if ((err = dml_buf_add(out, head, sizeof(head))))
+		return err;
+	/* Sorted, so an object written twice is packed once. */
 	qsort(r->batch_ids, r->nbatch, sizeof(*r->batch_ids), oid_cmp);
-	for (i = 0; i < r->nbatch; i++)
-		if ((i == 0 || !git_oid_equal(&r->batch_ids[i], &r->batch_ids[i - 1])) &&
-		    pack_one(&r->batch_ids[i], &pk) < 0)
-			return pk.err;
-	out->data[8] = pk.count >> 24;
-	out->data[9] = pk.count >> 16;
-	out->data[10] = pk.count >> 8;
-	out->data[11] = pk.count;
+	for (i = 0; i < r->nbatch; i++) {
+		if (i > 0 && git_oid_equal(&r->batch_ids[i], &r->batch_ids[i - 1]))
+			continue;
+		if ((err = pack_one(r->batch_odb, &r->batch_ids[i], out)))
+			return err;
+		count++;
+	}
+	out->data[8] = count >> 24;
+	out->data[9] = count >> 16;
+	out->data[10] = count >> 8;
+	out->data[11] = count;
 	dml_sha1(sum, out->data, out->len);
 	return dml_buf_add(out, sum, sizeof(sum));
 }

@@ -77,12 +77,17 @@ dml_ledger_free(struct dml_ledger *l)
 	free(l);
 }
 
-/* Read the statement of one entry commit. */
+/*
+ * Read the statement of one entry commit; also its tree, and its message
+ * (malloc'd), when asked for.
+ */
 static const struct dml_error *
 load_statement(struct dml_repo *repo, const struct dml_oid *commit, struct dml_stmt **out,
-    struct dml_oid parents[2], unsigned *nparents)
+    struct dml_oid *tree_out, char **message)
 {
-	struct dml_oid tree;
+	struct dml_oid tree, parents[2];
+	unsigned np;
+	struct dml_commit_info ci;
 	struct dml_tree_item *items = NULL;
 	size_t n, i;
 	struct dml_buf text = DML_BUF_INIT;
@@ -90,9 +95,19 @@ load_statement(struct dml_repo *repo, const struct dml_oid *commit, struct dml_s
 	char hex[DML_OID_HEXLEN + 1];
 
 	*out = NULL;
-	if ((err = dml_repo_commit_links(repo, commit, &tree, parents, nparents)) ||
-	    (err = dml_repo_tree_read(repo, &tree, &items, &n)))
+	if (message) {
+		if ((err = dml_repo_commit_read(repo, commit, &ci)))
+			return err;
+		tree = ci.tree;
+		*message = ci.message;
+		ci.message = NULL;
+		dml_commit_info_release(&ci);
+	} else if ((err = dml_repo_commit_links(repo, commit, &tree, parents, &np)))
 		return err;
+	if (tree_out)
+		*tree_out = tree;
+	if ((err = dml_repo_tree_read(repo, &tree, &items, &n)))
+		goto fail;
 	for (i = 0; i < n; i++)
 		if (!items[i].is_tree && strcmp(items[i].name, STATEMENT_FILE) == 0)
 			break;
@@ -103,6 +118,13 @@ load_statement(struct dml_repo *repo, const struct dml_oid *commit, struct dml_s
 		err = dml_stmt_parse(out, (const char *)text.data, text.len);
 	dml_tree_items_free(items, n);
 	dml_buf_release(&text);
+	if (err == NULL)
+		return NULL;
+fail:
+	if (message) {
+		free(*message);
+		*message = NULL;
+	}
 	return err;
 }
 
@@ -121,21 +143,16 @@ push_commit(struct dml_ledger *l, const struct dml_oid *c)
 	return NULL;
 }
 
-/* Does the commit place s where the replay did (seq, ID, chain value)? */
+/* Does the commit's message place s where the replay did (seq, ID, chain value)? */
 static const struct dml_error *
-check_link(struct dml_ledger *l, const struct dml_oid *commit, const struct dml_stmt *s)
+check_link(const struct dml_ledger *l, const char *message, const struct dml_stmt *s)
 {
-	struct dml_commit_info ci;
 	char want[DML_LINK_MESSAGE_MAX];
-	const struct dml_error *err;
-	int same;
 
-	if ((err = dml_repo_commit_read(l->repo, commit, &ci)))
-		return err;
 	dml_link_message(want, sizeof(want), s->type->name, s->seq, s->id, l->st.chain);
-	same = ci.message != NULL && strcmp(ci.message, want) == 0;
-	dml_commit_info_release(&ci);
-	return same ? NULL : dml_error_fmt(DML_ERR_VERIFY,
+	if (message != NULL && strcmp(message, want) == 0)
+		return NULL;
+	return dml_error_fmt(DML_ERR_VERIFY,
 	    "its commit does not link it there (seq, entry ID or chain value)");
 }
 
@@ -184,17 +201,19 @@ catch_up(struct dml_ledger *l, const struct dml_oid *target)
 	}
 	for (i = n; i-- > 0;) {
 		struct dml_stmt *s = NULL;
-		if ((err = load_statement(l->repo, &chain[i], &s, parents, &np)))
+		char *msg = NULL;
+		int replay = !(l->flags & DML_LEDGER_NOREPLAY);
+
+		if ((err = load_statement(l->repo, &chain[i], &s, NULL, replay ? &msg : NULL)))
 			goto done;
 		s->seq = l->ncommits;
-		if (!(l->flags & DML_LEDGER_NOREPLAY) && ((err = dml_state_step(&l->st, s)) ||
-		    (err = check_link(l, &chain[i], s)))) {
+		if (replay && ((err = dml_state_step(&l->st, s)) || (err = check_link(l, msg, s))))
 			err = dml_error_wrap(err, "ledger entry %llu is invalid (run 'dmlctl ledger verify')",
 			    (unsigned long long)s->seq);
-			dml_stmt_free(s);
-			goto done;
-		}
+		free(msg);
 		dml_stmt_free(s);
+		if (err)
+			goto done;
 		if ((err = push_commit(l, &chain[i])))
 			goto done;
 		l->head = chain[i];
@@ -252,8 +271,7 @@ const struct dml_error *
 dml_ledger_relink(struct dml_ledger *l, const struct dml_key *k, const struct dml_oid *old,
     struct dml_stmt **out)
 {
-	struct dml_oid tree, parents[2], commit;
-	unsigned np;
+	struct dml_oid tree, commit;
 	unsigned char chain[32];
 	struct dml_stmt *s = NULL;
 	const struct dml_error *err;
@@ -261,8 +279,7 @@ dml_ledger_relink(struct dml_ledger *l, const struct dml_key *k, const struct dm
 	*out = NULL;
 	if (l->batch || (l->flags & DML_LEDGER_NOREPLAY))
 		return dml_error_fmt(DML_ERR_INTERNAL, "cannot re-link in this ledger handle");
-	if ((err = load_statement(l->repo, old, &s, parents, &np)) ||
-	    (err = dml_repo_commit_links(l->repo, old, &tree, parents, &np)))
+	if ((err = load_statement(l->repo, old, &s, &tree, NULL)))
 		goto done;
 	s->seq = l->st.seq + 1;
 	if ((err = dml_state_check(&l->st, s)))
@@ -683,16 +700,12 @@ dml_ledger_repo(struct dml_ledger *l)
 const struct dml_error *
 dml_ledger_read_tree(struct dml_ledger *l, uint64_t seq, struct dml_tree_item **items, size_t *n)
 {
-	struct dml_oid tree, parents[2];
-	unsigned np;
+	struct dml_oid tree;
 	const struct dml_error *err;
 
 	*items = NULL;
 	*n = 0;
-	if (seq >= l->ncommits)
-		return dml_error_fmt(DML_ERR_NOTFOUND, "no entry %llu (the ledger has %zu)",
-		    (unsigned long long)seq, l->ncommits);
-	if ((err = dml_repo_commit_links(l->repo, &l->commits[seq], &tree, parents, &np)))
+	if ((err = dml_ledger_entry_tree(l, seq, &tree)))
 		return err;
 	return dml_repo_tree_read(l->repo, &tree, items, n);
 }
@@ -700,8 +713,6 @@ dml_ledger_read_tree(struct dml_ledger *l, uint64_t seq, struct dml_tree_item **
 const struct dml_error *
 dml_ledger_read(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s, struct dml_oid *commit)
 {
-	struct dml_oid parents[2];
-	unsigned np;
 	const struct dml_error *err;
 
 	*s = NULL;
@@ -710,7 +721,7 @@ dml_ledger_read(struct dml_ledger *l, uint64_t seq, struct dml_stmt **s, struct 
 		    (unsigned long long)seq, l->ncommits);
 	if (commit)
 		*commit = l->commits[seq];
-	if ((err = load_statement(l->repo, &l->commits[seq], s, parents, &np)))
+	if ((err = load_statement(l->repo, &l->commits[seq], s, NULL, NULL)))
 		return err;
 	(*s)->seq = seq;
 	return NULL;
@@ -829,17 +840,11 @@ dml_entry_object(struct dml_repo *r, const struct dml_tree_item *items, size_t n
 const struct dml_error *
 dml_ledger_entry_tree(struct dml_ledger *l, uint64_t seq, struct dml_oid *tree)
 {
-	struct dml_stmt *s;
-	struct dml_oid commit;
-	struct dml_commit_info ci;
-	const struct dml_error *err;
+	struct dml_oid parents[2];
+	unsigned np;
 
-	if ((err = dml_ledger_read(l, seq, &s, &commit)))
-		return err;
-	dml_stmt_free(s);
-	if ((err = dml_repo_commit_read(dml_ledger_repo(l), &commit, &ci)))
-		return err;
-	*tree = ci.tree;
-	dml_commit_info_release(&ci);
-	return NULL;
+	if (seq >= l->ncommits)
+		return dml_error_fmt(DML_ERR_NOTFOUND, "no entry %llu (the ledger has %zu)",
+		    (unsigned long long)seq, l->ncommits);
+	return dml_repo_commit_links(l->repo, &l->commits[seq], tree, parents, &np);
 }

@@ -154,12 +154,13 @@ check_tracking(struct dml_repo *repo, const char *remote, const struct view *v)
 {
 	struct dml_oid t, *tc = NULL;
 	size_t nt = 0, i;
+	int64_t at;
 	int exists;
 	const struct dml_error *err;
 
 	if (!v->named || (err = dml_repo_ref_read(repo, v->track, &t, &exists)) || !exists)
 		return v->named ? err : NULL;
-	if (local_seq(v, &t) >= 0 && (uint64_t)local_seq(v, &t) < v->common)
+	if ((at = local_seq(v, &t)) >= 0 && (uint64_t)at < v->common)
 		return NULL;
 	for (i = 0; i < v->nfresh; i++)
 		if (dml_oid_equal(&v->fresh[i], &t))

@@ -1,33 +1,13 @@
 #!/bin/sh
 test_description='dmlctl remote, clone, fetch, pull and push: parties sharing one ledger through a hub, a federated round with a key directory per party, reconciliation of diverged ledgers, git://, JSON'
 . ./test-lib.sh
-
-# A test of a known bug: its failure is reported, not counted.
-test_expect_failure() {
-	say "# running (known breakage): $1" >&2
-	test_count=$((test_count + 1))
-	if test_run_ "$2" >&3 2>&4; then
-		say "ok $test_count - $1 # TODO known breakage vanished"
-	else
-		say "not ok $test_count - $1 # TODO known breakage"
-	fi
-}
+. "$TEST_DIRECTORY/lib-sync.sh"
 
 # Every party here keeps its own repository; the hubs are bare repositories
 # that nobody appends to directly.  Nothing is taken on dmlctl's word alone:
 # heads are compared with git rev-parse, entry IDs read from the commit
 # messages (the Entry: trailer), and who signed a chain commit from
 # git log's own SSH signature check.
-
-# head REPO [REF]: the commit a ref names.
-head_of() {
-	git -C "$1" rev-parse --verify -q "${2:-refs/dml/ledger}"
-}
-
-# count REPO [REF]: how many entries the chain holds.
-count_of() {
-	git -C "$1" rev-list --count "${2:-refs/dml/ledger}"
-}
 
 # entries REPO [REF]: "type #seq<TAB>entry ID" for each commit, root first.
 entries_of() {
@@ -61,13 +41,6 @@ signers_of() {
 # key_id NAME [KEYDIR]: a key's ID (ed25519:<hex>).
 key_id() {
 	DMLCTL_KEYS=${2:-$DMLCTL_KEYS} dmlctl key show "$1" | sed -n "s/^id  *//p"
-}
-
-# check_repo REPO: git fsck --strict and dmlctl ledger verify both pass.
-check_repo() {
-	git -C "$1" fsck --strict --no-dangling &&
-	dmlctl -C "$1" ledger verify >"$TRASH_DIRECTORY/.verify" &&
-	grep "every check passed" "$TRASH_DIRECTORY/.verify" >/dev/null
 }
 
 # rows SEED N SHIFT: a CSV of x1,x2,y with y = 1 + 2 x1 - x2 + SHIFT + noise.
@@ -578,41 +551,7 @@ test_expect_success 'cleanup: bob takes the hub'\''s chain by hand' '
 
 # ---- git:// ----
 
-# A git daemon on 127.0.0.1, serving daemon/, stopped when the script ends
-# however it ends.
-daemon_pid=
-stop_daemon() {
-	if [ -n "$daemon_pid" ]; then
-		kill "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-		daemon_pid=
-	fi
-}
-trap stop_daemon EXIT
-trap 'exit 130' INT TERM
-mkdir daemon && git init -q --bare daemon/probe.git
-daemon_port=
-for try in 0 1 2 3 4 5 6 7 8 9
-do
-	p=$((20000 + ($$ * 7 + try * 389) % 30000))
-	git daemon --reuseaddr --base-path="$TRASH_DIRECTORY/daemon" --export-all \
-		--enable=receive-pack --listen=127.0.0.1 --port=$p \
-		>"$TRASH_DIRECTORY/daemon.log" 2>&1 3>&- 4>&- </dev/null &
-	daemon_pid=$!
-	n=0
-	while [ $n -lt 50 ] && kill -0 "$daemon_pid" 2>/dev/null
-	do
-		if git ls-remote "git://127.0.0.1:$p/probe.git" >/dev/null 2>&1; then
-			daemon_port=$p
-			break
-		fi
-		sleep 0.1
-		n=$((n + 1))
-	done
-	[ -n "$daemon_port" ] && break
-	stop_daemon
-done
-GITURL=git://127.0.0.1:$daemon_port
+start_git_daemon 0
 
 test_expect_success 'a git daemon serves on 127.0.0.1' '
 	test -n "$daemon_port" &&

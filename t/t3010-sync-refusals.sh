@@ -1,39 +1,15 @@
 #!/bin/sh
 test_description='dmlctl fetch, pull, push and clone refuse: rewritten history, another ledger, forged or damaged objects, a push killed midway, a diverged push, a key that may not re-link, usage errors'
 . ./test-lib.sh
+. "$TEST_DIRECTORY/lib-sync.sh"
 
 # Each hostile remote is its own bare repository, a mirror of the good hub
 # altered with git plumbing; after every refusal the refusing side's refs
 # are compared with what they were, and its object store is checked.
 
-# A test of a known bug: its failure is reported, not counted.
-test_expect_failure() {
-	say "# running (known breakage): $1" >&2
-	test_count=$((test_count + 1))
-	if test_run_ "$2" >&3 2>&4; then
-		say "ok $test_count - $1 # TODO known breakage vanished"
-	else
-		say "not ok $test_count - $1 # TODO known breakage"
-	fi
-}
-
-head_of() {
-	git -C "$1" rev-parse --verify -q "${2:-refs/dml/ledger}"
-}
-
-count_of() {
-	git -C "$1" rev-list --count "${2:-refs/dml/ledger}"
-}
-
 # refs REPO: every ref with its value, for before/after comparisons.
 refs() {
 	git -C "$1" for-each-ref --format="%(objectname) %(refname)"
-}
-
-check_repo() {
-	git -C "$1" fsck --strict --no-dangling &&
-	dmlctl -C "$1" ledger verify >"$TRASH_DIRECTORY/.verify" &&
-	grep "every check passed" "$TRASH_DIRECTORY/.verify" >/dev/null
 }
 
 # unchanged REPO FILE: REPO's refs are still those saved in FILE, and its
@@ -456,39 +432,7 @@ test_expect_failure 'the usage lines of fetch and push do not offer -k, which th
 
 # ---- git:// ----
 
-daemon_pid=
-stop_daemon() {
-	if [ -n "$daemon_pid" ]; then
-		kill "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-		daemon_pid=
-	fi
-}
-trap stop_daemon EXIT
-trap 'exit 130' INT TERM
-mkdir daemon && git init -q --bare daemon/probe.git
-daemon_port=
-for try in 0 1 2 3 4 5 6 7 8 9
-do
-	p=$((20000 + ($$ * 11 + try * 397 + 5000) % 30000))
-	git daemon --reuseaddr --base-path="$TRASH_DIRECTORY/daemon" --export-all \
-		--enable=receive-pack --listen=127.0.0.1 --port=$p \
-		>"$TRASH_DIRECTORY/daemon.log" 2>&1 3>&- 4>&- </dev/null &
-	daemon_pid=$!
-	n=0
-	while [ $n -lt 50 ] && kill -0 "$daemon_pid" 2>/dev/null
-	do
-		if git ls-remote "git://127.0.0.1:$p/probe.git" >/dev/null 2>&1; then
-			daemon_port=$p
-			break
-		fi
-		sleep 0.1
-		n=$((n + 1))
-	done
-	[ -n "$daemon_port" ] && break
-	stop_daemon
-done
-GITURL=git://127.0.0.1:$daemon_port
+start_git_daemon 5000
 
 test_expect_success 'git://: a corrupted object on the hub is refused, nothing local changes' '
 	test -n "$daemon_port" &&
