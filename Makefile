@@ -192,6 +192,7 @@ RUN_ENV = export DMLCTL_BUILD_DIR='$(call sq,$(CURDIR))' \
 	DMLCTL_SANITIZE='$(SANITIZE)' \
 	PATH='$(call sq,$(CURDIR))':"$$PATH" \
 	ASAN_OPTIONS="$${ASAN_OPTIONS:-print_stacktrace=1:detect_leaks=1}" \
+	LSAN_OPTIONS="$${LSAN_OPTIONS:-print_suppressions=0:suppressions='$(call sq,$(CURDIR))/t/lsan.supp'}" \
 	UBSAN_OPTIONS="$${UBSAN_OPTIONS:-print_stacktrace=1}"
 
 demo: all

@@ -395,7 +395,7 @@ dml_repo_batch_end(struct dml_repo *r, int keep)
 
 	if (r->batch_git == NULL)
 		return NULL;
-	if (keep && r->mempack) {
+	if (keep && r->mempack && r->nbatch > 0) {
 		size_t off;
 		memset(&stats, 0, sizeof(stats));
 		if ((err = batch_pack(r, &pack)) == NULL &&
