@@ -84,6 +84,7 @@ print_result(struct ctx *ctx, const char *verb, const char *remote,
 		json_object_set_new(o, "local_before", json_integer((json_int_t)res->local));
 		json_object_set_new(o, "remote_entries", json_integer((json_int_t)res->remote));
 		json_object_set_new(o, "relinked", json_integer((json_int_t)res->relinked));
+		json_object_set_new(o, "upstream", json_integer((json_int_t)res->upstream));
 		json_object_set_new(o, "entries", json_integer((json_int_t)res->after));
 		json_object_set_new(o, "head", json_string(hex));
 		json_object_set_new(o, "left_out", left);
@@ -124,12 +125,15 @@ print_result(struct ctx *ctx, const char *verb, const char *remote,
 			    "(pull re-links them)\n", remote,
 			    (unsigned long long)(res->remote - res->common),
 			    (unsigned long long)(res->local - res->common));
-		else
-			printf("%s: %llu new entries verified; %llu local entries re-linked on top, "
-			    "%zu left out; %llu entries\n", remote,
-			    (unsigned long long)(res->remote - res->common),
-			    (unsigned long long)res->relinked, res->nleft,
+		else {
+			printf("%s: %llu new entries verified; %llu local entries re-linked on top, ",
+			    remote, (unsigned long long)(res->remote - res->common),
+			    (unsigned long long)res->relinked);
+			if (res->upstream)
+				printf("%llu already there, ", (unsigned long long)res->upstream);
+			printf("%zu left out; %llu entries\n", res->nleft,
 			    (unsigned long long)res->after);
+		}
 		break;
 	}
 	for (i = 0; i < res->nleft; i++)

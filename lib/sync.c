@@ -26,6 +26,8 @@ struct view {
 	struct dml_oid rhead;		/* the remote's head */
 	struct dml_oid *fresh;		/* remote commits after the common ones, root first */
 	size_t nfresh;
+	unsigned char (*fresh_ids)[32];	/* their entry IDs, sorted */
+	size_t nfresh_ids;
 	uint64_t common;
 	int named;			/* a configured remote: it has a tracking ref */
 	char track[300];
@@ -37,6 +39,7 @@ view_release(struct view *v)
 	dml_ledger_free(v->local);
 	free(v->index);
 	free(v->fresh);
+	free(v->fresh_ids);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -183,33 +186,26 @@ id_cmp(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
-/* Does the remote link one of our own local entries somewhere else? */
+/*
+ * The IDs of the remote's new entries, sorted: a local entry among them is
+ * already there (another party re-linked it and pushed first), so a pull
+ * skips it, as git pull --rebase skips a commit already upstream.
+ */
 static const struct dml_error *
-check_overlap(const char *remote, const struct view *v, const struct dml_verify_report *rep)
+collect_ids(struct view *v, const struct dml_verify_report *rep)
 {
-	unsigned char (*ids)[32];
-	size_t n = 0, i;
-	uint64_t s;
-	const struct dml_error *err = NULL;
+	size_t i;
 
 	if (v->nfresh == 0 || v->nlocal == v->common)
 		return NULL;
-	if ((ids = malloc(v->nfresh * sizeof(*ids))) == NULL)
+	if ((v->fresh_ids = malloc(v->nfresh * sizeof(*v->fresh_ids))) == NULL)
 		return dml_error_nomem();
 	for (i = v->common; i < rep->nentries; i++)
-		if (dml_id_parse(ids[n], rep->entries[i].id, strlen(rep->entries[i].id)) == 0)
-			n++;
-	qsort(ids, n, sizeof(*ids), id_cmp);
-	for (s = v->common; s < v->nlocal && err == NULL; s++) {
-		struct dml_stmt *st;
-		if ((err = dml_ledger_read(v->local, s, &st, NULL)))
-			break;
-		if (bsearch(st->id, ids, n, sizeof(*ids), id_cmp))
-			err = rewritten(remote, v->common);
-		dml_stmt_free(st);
-	}
-	free(ids);
-	return err;
+		if (dml_id_parse(v->fresh_ids[v->nfresh_ids], rep->entries[i].id,
+		    strlen(rep->entries[i].id)) == 0)
+			v->nfresh_ids++;
+	qsort(v->fresh_ids, v->nfresh_ids, sizeof(*v->fresh_ids), id_cmp);
+	return NULL;
 }
 
 static int
@@ -325,7 +321,7 @@ examine(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o
 		    "ledger is unchanged", remote, (unsigned long long)e->seq,
 		    e->type[0] ? e->type : "unreadable", e->id[0] ? e->id : "", e->why ? e->why : "?");
 	} else
-		err = check_overlap(remote, v, &rep);
+		err = collect_ids(v, &rep);
 	dml_verify_report_release(&rep);
 	if (err)
 		return err;
@@ -369,7 +365,32 @@ moved_meanwhile(const struct dml_error *err)
 	return err;
 }
 
-/* Re-link our local entries on the remote's head. */
+/* Note an entry that could not be re-linked, with the reason. */
+static const struct dml_error *
+leave_out(const struct view *v, uint64_t s, const char *why, struct dml_sync_result *res)
+{
+	struct dml_left_out *lo = &res->left[res->nleft++];
+	struct dml_stmt *st;
+	size_t wl = strlen(why);
+	const struct dml_error *err;
+
+	if (wl >= sizeof(lo->why))
+		wl = sizeof(lo->why) - 1;
+	memcpy(lo->why, why, wl);	/* before another error reuses it */
+	lo->why[wl] = '\0';
+	lo->seq = s;
+	if ((err = dml_ledger_read(v->local, s, &st, NULL)))
+		return err;
+	dml_id_format(lo->id, st->id);
+	snprintf(lo->type, sizeof(lo->type), "%s", st->type->name);
+	dml_stmt_free(st);
+	return NULL;
+}
+
+/*
+ * Re-link our local entries on the remote's head, skipping those the remote
+ * already has.  The key is asked for only when one is left to re-link.
+ */
 static const struct dml_error *
 rebase(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o, struct view *v,
     struct dml_sync_result *res)
@@ -379,30 +400,50 @@ rebase(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
 	const struct dml_member *m;
 	const struct dml_error *err;
 	uint64_t s, nl = v->nlocal - v->common;
+	unsigned char *there;
 	char kid[DML_KEY_ID_LEN + 1];
 
-	if (o->get_key == NULL)
-		return dml_error_fmt(DML_ERR_USAGE, "re-linking local entries needs a signing key");
-	if ((err = o->get_key(o->arg, &k)))
-		return err;
-	if ((err = dml_ledger_open_at(&rl, repo, &v->rhead, 0)))
-		return dml_error_wrap(err, "remote '%s'", remote);
-	dml_pubkey_id(kid, &k->pub);
-	m = dml_state_member(dml_ledger_state(rl), &k->pub);
-	if (m == NULL || m->revoked) {
-		err = dml_error_fmt(DML_ERR_DENIED,
-		    "key %s is not a member of the remote's ledger, so it cannot re-link the %llu "
-		    "local entries (pass -k with a member's key)", kid, (unsigned long long)nl);
+	if ((there = calloc(nl, 1)) == NULL ||
+	    (res->left = calloc(nl, sizeof(*res->left))) == NULL) {
+		free(there);
+		return dml_error_nomem();
+	}
+	for (s = v->common; s < v->nlocal; s++) {
+		struct dml_stmt *st;
+		if ((err = dml_ledger_read(v->local, s, &st, NULL)))
+			goto done;
+		there[s - v->common] = bsearch(st->id, v->fresh_ids, v->nfresh_ids,
+		    sizeof(*v->fresh_ids), id_cmp) != NULL;
+		res->upstream += there[s - v->common];
+		dml_stmt_free(st);
+	}
+	if ((err = dml_ledger_open_at(&rl, repo, &v->rhead, 0))) {
+		err = dml_error_wrap(err, "remote '%s'", remote);
 		goto done;
 	}
-	if ((res->left = calloc(nl, sizeof(*res->left))) == NULL) {
-		err = dml_error_nomem();
-		goto done;
+	if (res->upstream < nl) {
+		if (o->get_key == NULL) {
+			err = dml_error_fmt(DML_ERR_USAGE, "re-linking local entries needs a signing key");
+			goto done;
+		}
+		if ((err = o->get_key(o->arg, &k)))
+			goto done;
+		dml_pubkey_id(kid, &k->pub);
+		m = dml_state_member(dml_ledger_state(rl), &k->pub);
+		if (m == NULL || m->revoked) {
+			err = dml_error_fmt(DML_ERR_DENIED,
+			    "key %s is not a member of the remote's ledger, so it cannot re-link the "
+			    "%llu local entries (pass -k with a member's key)", kid,
+			    (unsigned long long)(nl - res->upstream));
+			goto done;
+		}
 	}
 	for (s = v->common; s < v->nlocal; s++) {
 		struct dml_stmt *st = NULL;
 		const struct dml_error *why;
 
+		if (there[s - v->common])
+			continue;
 		if ((why = dml_ledger_relink(rl, k, dml_ledger_commit(v->local, s), &st)) == NULL) {
 			dml_stmt_free(st);
 			res->relinked++;
@@ -412,21 +453,8 @@ rebase(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
 			err = why;
 			goto done;
 		}
-		{
-			struct dml_left_out *lo = &res->left[res->nleft++];
-			size_t wl = strlen(why->msg);
-
-			if (wl >= sizeof(lo->why))
-				wl = sizeof(lo->why) - 1;
-			memcpy(lo->why, why->msg, wl);	/* before another error reuses it */
-			lo->why[wl] = '\0';
-			lo->seq = s;
-			if ((err = dml_ledger_read(v->local, s, &st, NULL)))
-				goto done;
-			dml_id_format(lo->id, st->id);
-			snprintf(lo->type, sizeof(lo->type), "%s", st->type->name);
-			dml_stmt_free(st);
-		}
+		if ((err = leave_out(v, s, why->msg, res)))
+			goto done;
 	}
 	res->head = *dml_ledger_commit(rl, dml_ledger_count(rl) - 1);
 	res->after = dml_ledger_count(rl);
@@ -438,6 +466,7 @@ rebase(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
 	    "dmlctl: pull (re-linked local entries)")))
 		err = moved_meanwhile(err);
 done:
+	free(there);
 	dml_ledger_free(rl);
 	return err;
 }

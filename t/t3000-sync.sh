@@ -516,7 +516,7 @@ test_expect_success 'a pull that must re-link asks for a key when several could 
 	dmlctl -q -C bob push && dmlctl -q -C alice pull
 '
 
-test_expect_failure 'an entry another party re-linked and pushed first does not wedge its author' '
+test_expect_success 'an entry another party re-linked and pushed first does not wedge its author' '
 	dmlctl -q -C alice pull && dmlctl -q -C bob pull &&
 	dmlctl -q clone hub.git carol &&
 	# bob appends; carol takes it straight from bob'\''s repository
@@ -524,6 +524,8 @@ test_expect_failure 'an entry another party re-linked and pushed first does not 
 	e=$(last_id bob) &&
 	dmlctl -C carol pull "$TRASH_DIRECTORY/bob" >out &&
 	test_grep "fast-forward" out &&
+	dmlctl -q -C bob ledger note -k bob -m "bob, not yet shared" &&
+	y=$(last_id bob) &&
 	# meanwhile alice pushes to the hub; carol re-links bob'\''s entry on
 	# top of it and pushes first
 	dmlctl -q -C alice ledger note -k alice -m "alice meanwhile" &&
@@ -534,18 +536,21 @@ test_expect_failure 'an entry another party re-linked and pushed first does not 
 	check_repo hub.git &&
 	# nothing was rewritten: the hub holds bob'\''s entry, ID and
 	# signature intact, after alice'\''s.  Bob takes the hub'\''s chain, as
-	# git pull --rebase drops a commit already upstream.
-	dmlctl -C bob pull -k bob &&
-	git -C bob merge-base --is-ancestor "$(head_of hub.git)" refs/dml/ledger &&
+	# git pull --rebase drops a commit already upstream; his other entry
+	# is re-linked on top.
+	dmlctl -C bob pull -k bob >out &&
+	test_grep "^origin: 2 new entries verified; 1 local entries re-linked on top, 1 already there, 0 left out; " out &&
+	test "$(git -C bob rev-parse refs/dml/ledger~1)" = "$(head_of hub.git)" &&
 	test "$(entries_of bob | grep -c "	$e\$")" = 1 &&
-	check_repo bob
+	test "$(last_id bob)" = "$y" &&
+	# his own chain, with his link of the entry, stays at orig-ledger
+	entries_of bob refs/dml/orig-ledger | tail -n 2 | head -n 1 | grep "	$e\$" &&
+	check_repo bob &&
+	dmlctl -q -C bob push
 '
 
-test_expect_success 'cleanup: bob takes the hub'\''s chain by hand' '
-	git -C bob update-ref refs/dml/ledger "$(head_of hub.git)" &&
-	dmlctl -C bob pull >out &&
-	test_grep "up to date" out &&
-	check_repo bob &&
+test_expect_success 'cleanup' '
+	git -C bob update-ref -d refs/dml/orig-ledger &&
 	rm -rf carol
 '
 
@@ -644,7 +649,7 @@ test_expect_success 'fetch, pull, push and clone --json' '
 	def load(f):
 	    return json.load(open(f + ".json"))
 	KEYS = {"command", "remote", "result", "common", "local_before", "remote_entries",
-	        "relinked", "entries", "head", "left_out"}
+	        "relinked", "upstream", "entries", "head", "left_out"}
 	def check(f, **want):
 	    o = load(f)
 	    assert set(o) == KEYS, (f, sorted(o))

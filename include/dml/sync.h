@@ -65,6 +65,7 @@ struct dml_sync_result {
 	uint64_t local;			/* our entries before */
 	uint64_t remote;		/* the remote's entries */
 	uint64_t relinked;		/* ours re-linked on theirs */
+	uint64_t upstream;		/* ours the remote already had (by ID), skipped */
 	uint64_t after;			/* our entries after */
 	struct dml_oid head;		/* our head after */
 	struct dml_left_out *left;	/* entries left out, in their old order */
