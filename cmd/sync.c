@@ -1,8 +1,7 @@
 /*
  * sync.c - between parties: dmlctl clone, remote, fetch, pull, push.
  */
-#define _XOPEN_SOURCE 700	/* nftw, realpath */
-#include <ftw.h>
+#define _XOPEN_SOURCE 700	/* realpath */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,10 +167,12 @@ transfer(struct ctx *ctx, int argc, char **argv, const char *verb,
 	const char *remote;
 	int n, rc;
 
-	snprintf(usage_line, sizeof(usage_line), "dmlctl %s [-k <key>] [--threads <n>] [--json] "
-	    "[<remote>]", verb);
 	/* -k (the first option) only for pull, which may re-link. */
-	if ((n = parse_options(argc, argv, opts + (strcmp(verb, "pull") != 0), usage)) < 0)
+	int signs = strcmp(verb, "pull") == 0;
+
+	snprintf(usage_line, sizeof(usage_line), "dmlctl %s %s[--threads <n>] [--json] [<remote>]",
+	    verb, signs ? "[-k <key>] " : "");
+	if ((n = parse_options(argc, argv, opts + !signs, usage)) < 0)
 		return PARSE_EXIT(n);
 	if (n > 1)
 		return usage_error("'%s' takes at most one remote", verb);
@@ -294,15 +295,6 @@ cmd_remote(struct ctx *ctx, int argc, char **argv)
 	return run_verb(ctx, "remote", verbs, argc, argv);
 }
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* The directory a URL clones into: its last component without ".git". */
 static void
 clone_dir(const char *url, char *out, size_t n)
@@ -392,6 +384,6 @@ fail:
 	rc = report(err);
 	/* Leave nothing behind: a refused clone is no clone. */
 	if (created)
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		dml_remove_tree(dir);
 	return rc;
 }

@@ -297,7 +297,8 @@ struct rslot {
 
 struct reader {
 	const struct stored *st;
-	const char *gitdir, *objdir;
+	const struct dml_repo *parent;	/* workers open it again */
+	const char *objdir;
 	struct rslot *slots;
 	size_t window;
 	pthread_mutex_t mu;
@@ -335,7 +336,7 @@ chunk_object(struct rworker *w, const struct dml_oid *oid, struct dml_buf *raw, 
 	    ((err = dml_objects_read_stored(w->rd->objdir, oid, raw, fast)) || *fast))
 		return err;
 	if (w->repo == NULL) {
-		if ((err = dml_repo_open_path(&w->repo, w->rd->gitdir)))
+		if ((err = dml_repo_open_again(&w->repo, w->rd->parent)))
 			return err;
 		w->own_repo = 1;
 	}
@@ -464,7 +465,7 @@ stream_chunks(struct dml_repo *r, const struct stored *st, dml_bytes_fn fn, void
 	if (nthreads > 1 && st->m.nchunks > 1)
 		nworkers = nthreads - 1;
 	rd.window = nworkers ? 4 * ((size_t)nworkers + 1) : 1;
-	rd.gitdir = dml_repo_gitdir(r);
+	rd.parent = r;
 	rd.objdir = dml_repo_objects_dir(r);
 	pthread_mutex_init(&rd.mu, NULL);
 	pthread_cond_init(&rd.ready, NULL);

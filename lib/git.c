@@ -11,8 +11,11 @@
  * formats trees and commits itself: both formats are a few lines, and every
  * test checks the result with `git fsck --strict`.
  */
+#define _XOPEN_SOURCE 700	/* nftw */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +43,10 @@ struct dml_repo {
 	git_odb_backend *mempack;
 	git_oid *batch_ids;	/* what the batch holds (the mempack cannot list it) */
 	size_t nbatch, batch_cap;
+	/* During a quarantine: odb is the quarantine's, reading main_odb too. */
+	git_odb *main_odb;
+	char *qdir;		/* its object directory, with a final slash */
+	int qborrowed;		/* another handle's (dml_repo_open_again): never ended here */
 };
 
 _Static_assert(sizeof(git_oid) >= DML_OID_RAWLEN, "oid size");
@@ -206,6 +213,7 @@ dml_repo_free(struct dml_repo *r)
 	if (r == NULL)
 		return;
 	dml_repo_batch_end(r, 0);
+	dml_repo_quarantine_end(r, 0);
 	git_odb_free(r->wodb);
 	free(r->objdir);
 	git_odb_free(r->odb);
@@ -226,9 +234,11 @@ loose_odb(struct dml_repo *r, git_odb **slot, int level)
 	git_odb_backend *loose;
 
 	if (*slot == NULL) {
-		if (git_repository_item_path(&dir, r->git, GIT_REPOSITORY_ITEM_OBJECTS) < 0)
+		if (r->qdir == NULL &&
+		    git_repository_item_path(&dir, r->git, GIT_REPOSITORY_ITEM_OBJECTS) < 0)
 			return giterr("cannot find the object directory");
-		if (git_odb_new(slot) < 0 || git_odb_backend_loose(&loose, dir.ptr, level, 0, 0, 0) < 0) {
+		if (git_odb_new(slot) < 0 ||
+		    git_odb_backend_loose(&loose, r->qdir ? r->qdir : dir.ptr, level, 0, 0, 0) < 0) {
 			git_buf_dispose(&dir);
 			return giterr("cannot open the object directory");
 		}
@@ -473,12 +483,209 @@ dml_repo_objects_dir(struct dml_repo *r)
 {
 	git_buf dir = GIT_BUF_INIT;
 
+	if (r->qdir)
+		return r->qdir;
 	if (r->objdir == NULL && git_repository_item_path(&dir, r->git,
 	    GIT_REPOSITORY_ITEM_OBJECTS) == 0) {
 		r->objdir = strdup(dir.ptr);
 		git_buf_dispose(&dir);
 	}
 	return r->objdir;
+}
+
+static int
+remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+dml_remove_tree(const char *dir)
+{
+	return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The quarantine's objects first, then the store's, which it never writes. */
+static const struct dml_error *
+quarantine_odb(const char *qdir, const char *objects, git_odb **out)
+{
+	git_odb_backend *loose, *pack;
+
+	*out = NULL;
+	if (git_odb_new(out) < 0 || git_odb_backend_loose(&loose, qdir, -1, 0, 0, 0) < 0 ||
+	    git_odb_add_backend(*out, loose, 1) < 0 || git_odb_backend_pack(&pack, qdir) < 0 ||
+	    git_odb_add_backend(*out, pack, 2) < 0 || git_odb_add_disk_alternate(*out, objects) < 0) {
+		git_odb_free(*out);
+		*out = NULL;
+		return giterr("cannot set up the quarantine");
+	}
+	return NULL;
+}
+
+const struct dml_error *
+dml_repo_open_again(struct dml_repo **out, const struct dml_repo *r)
+{
+	git_odb *q;
+	const struct dml_error *err;
+
+	if ((err = dml_repo_open_path(out, git_repository_path(r->git))) || r->qdir == NULL)
+		return err;
+	if ((err = quarantine_odb(r->qdir, r->objdir, &q))) {
+		dml_repo_free(*out);
+		*out = NULL;
+		return err;
+	}
+	git_odb_free((*out)->odb);
+	(*out)->odb = q;
+	git_repository_set_odb((*out)->git, q);
+	/* So that handles it opens again see the quarantine too. */
+	(*out)->qborrowed = 1;
+	if (((*out)->qdir = strdup(r->qdir)) == NULL || ((*out)->objdir = strdup(r->objdir)) == NULL) {
+		dml_repo_free(*out);
+		*out = NULL;
+		return dml_error_nomem();
+	}
+	return NULL;
+}
+
+const struct dml_error *
+dml_repo_quarantine_begin(struct dml_repo *r)
+{
+	struct dml_buf dir = DML_BUF_INIT;
+	const char *objects = dml_repo_objects_dir(r);
+	git_odb *q = NULL;
+	const struct dml_error *err = NULL;
+
+	if (r->qdir || r->batch_git)
+		return dml_error_fmt(DML_ERR_INTERNAL, "a quarantine cannot start inside another "
+		    "or inside a batch");
+	if (objects == NULL)
+		return dml_error_nomem();
+	/* Beside the store, not in it: git fsck never sees a half-checked object. */
+	if ((err = dml_buf_addf(&dir, "%sdmlctl-incoming-XXXXXX", git_repository_path(r->git))))
+		return err;
+	if (mkdtemp((char *)dir.data) == NULL) {
+		err = dml_error_fmt(DML_ERR_IO, "cannot create %s: %s", (char *)dir.data,
+		    strerror(errno));
+		dml_buf_release(&dir);
+		return err;
+	}
+	if ((err = dml_buf_addf(&dir, "/pack")) == NULL && mkdir((char *)dir.data, 0777) < 0)
+		err = dml_error_fmt(DML_ERR_IO, "cannot create %s: %s", (char *)dir.data,
+		    strerror(errno));
+	if (err == NULL) {
+		dir.len -= 4;		/* back to ".../dmlctl-incoming-XXXXXX/" */
+		dir.data[dir.len] = '\0';
+		if ((r->qdir = strdup((char *)dir.data)) == NULL)
+			err = dml_error_nomem();
+	}
+	if (err == NULL)
+		err = quarantine_odb(r->qdir, objects, &q);
+	dml_buf_release(&dir);
+	if (err) {
+		if (r->qdir)
+			dml_remove_tree(r->qdir);
+		free(r->qdir);
+		r->qdir = NULL;
+		return err;
+	}
+	/* Every reader and writer of this handle now goes through q. */
+	git_odb_free(r->wodb);
+	r->wodb = NULL;
+	r->main_odb = r->odb;
+	r->odb = q;
+	git_repository_set_odb(r->git, q);
+	return NULL;
+}
+
+/* Move what is in the quarantine directory DIR (one level) into TO. */
+static const struct dml_error *
+migrate_dir(const char *dir, const char *to, int idx_last)
+{
+	DIR *d;
+	struct dirent *e;
+	struct dml_buf a = DML_BUF_INIT, b = DML_BUF_INIT;
+	const struct dml_error *err = NULL;
+	int pass;
+
+	/* Packs: every other file before the .idx that makes a pack visible. */
+	for (pass = 0; pass < (idx_last ? 2 : 1) && err == NULL; pass++) {
+		if ((d = opendir(dir)) == NULL)
+			return errno == ENOENT ? NULL :
+			    dml_error_fmt(DML_ERR_IO, "cannot read %s: %s", dir, strerror(errno));
+		while (err == NULL && (e = readdir(d)) != NULL) {
+			size_t n = strlen(e->d_name);
+			int is_idx = n > 4 && strcmp(e->d_name + n - 4, ".idx") == 0;
+			if (e->d_name[0] == '.' || (idx_last && is_idx != pass))
+				continue;
+			a.len = b.len = 0;
+			if ((err = dml_buf_addf(&a, "%s/%s", dir, e->d_name)) ||
+			    (err = dml_buf_addf(&b, "%s/%s", to, e->d_name)))
+				break;
+			if (mkdir(to, 0777) < 0 && errno != EEXIST)
+				err = dml_error_fmt(DML_ERR_IO, "cannot create %s: %s", to,
+				    strerror(errno));
+			else if (rename((char *)a.data, (char *)b.data) < 0)
+				err = dml_error_fmt(DML_ERR_IO, "cannot move %s into the object "
+				    "store: %s", (char *)a.data, strerror(errno));
+		}
+		closedir(d);
+	}
+	dml_buf_release(&a);
+	dml_buf_release(&b);
+	return err;
+}
+
+/* Move the quarantine's loose objects and packs into the object store. */
+static const struct dml_error *
+migrate(const char *qdir, const char *objects)
+{
+	static const char hex[] = "0123456789abcdef";
+	char from[4096], to[4096];
+	const struct dml_error *err = NULL;
+	int i;
+
+	for (i = 0; i < 256 && err == NULL; i++) {
+		snprintf(from, sizeof(from), "%s%c%c", qdir, hex[i >> 4], hex[i & 15]);
+		snprintf(to, sizeof(to), "%s%c%c", objects, hex[i >> 4], hex[i & 15]);
+		err = migrate_dir(from, to, 0);
+	}
+	if (err == NULL) {
+		snprintf(from, sizeof(from), "%spack", qdir);
+		snprintf(to, sizeof(to), "%spack", objects);
+		err = migrate_dir(from, to, 1);
+	}
+	return err;
+}
+
+const struct dml_error *
+dml_repo_quarantine_end(struct dml_repo *r, int keep)
+{
+	const struct dml_error *err = NULL;
+
+	char *q = r->qdir;
+
+	if (q == NULL)
+		return NULL;
+	r->qdir = NULL;
+	if (r->qborrowed) {
+		free(q);
+		return NULL;
+	}
+	git_odb_free(r->wodb);
+	r->wodb = NULL;
+	git_repository_set_odb(r->git, r->main_odb);
+	git_odb_free(r->odb);
+	r->odb = r->main_odb;
+	r->main_odb = NULL;
+	if (keep && (err = migrate(q, dml_repo_objects_dir(r))) == NULL)
+		git_odb_refresh(r->odb);
+	dml_remove_tree(q);
+	free(q);
+	return err;
 }
 
 const struct dml_error *

@@ -226,7 +226,7 @@ is_named_remote(struct dml_repo *repo, const char *remote)
 
 /* Fetch the remote's chain and check it against ours (see dml/sync.h). */
 static const struct dml_error *
-examine(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o, struct view *v,
+examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o, struct view *v,
     struct dml_sync_result *res)
 {
 	struct dml_oid cur, tree, parents[2];
@@ -335,6 +335,25 @@ examine(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o
 	else
 		res->how = v->nlocal == v->common ? DML_SYNC_FAST_FORWARD : DML_SYNC_REBASED;
 	return NULL;
+}
+
+/*
+ * The same in quarantine: what the remote sent joins the object store only
+ * once it passed, so a refused remote leaves nothing a retry would take for
+ * objects it has (the retry would then skip them).
+ */
+static const struct dml_error *
+examine(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o, struct view *v,
+    struct dml_sync_result *res)
+{
+	const struct dml_error *err, *qerr;
+
+	if ((err = dml_repo_quarantine_begin(repo)))
+		return err;
+	err = examine_fetched(repo, remote, o, v, res);
+	if ((qerr = dml_repo_quarantine_end(repo, err == NULL)) && err == NULL)
+		err = qerr;
+	return err;
 }
 
 static const struct dml_error *
@@ -522,7 +541,12 @@ dml_push(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *
 		goto done;
 	res->local = res->after = v.nlocal;
 	res->head = v.local_head;
-	if ((err = dml_repo_fetch_ref(repo, remote, DML_LEDGER_REF, &o->xfer, &r, &found)))
+	/* Only the remote's head is wanted: what comes with it is dropped. */
+	if ((err = dml_repo_quarantine_begin(repo)))
+		goto done;
+	err = dml_repo_fetch_ref(repo, remote, DML_LEDGER_REF, &o->xfer, &r, &found);
+	dml_repo_quarantine_end(repo, 0);
+	if (err)
 		goto done;
 	if (found && (at = local_seq(&v, &r)) < 0) {
 		err = dml_error_fmt(DML_ERR_MOVED,

@@ -39,7 +39,6 @@ struct link {
 
 struct job {
 	struct dml_repo *main;
-	const char *gitdir;
 	struct dml_verify_entry *entries;
 	struct dml_stmt **stmts;
 	struct link *links;
@@ -334,7 +333,7 @@ worker(void *arg)
 	const struct dml_error *err;
 	size_t i;
 
-	if ((err = dml_repo_open_path(&r, j->gitdir))) {
+	if ((err = dml_repo_open_again(&r, j->main))) {
 		pthread_mutex_lock(&j->lock);
 		if (j->fatal.code == DML_ERR_OK)
 			dml_error_keep(&j->fatal, err);
@@ -443,7 +442,6 @@ dml_ledger_verify(struct dml_repo *repo, const struct dml_verify_opts *o,
 		goto fail;
 	memset(&j, 0, sizeof(j));
 	j.main = repo;
-	j.gitdir = dml_repo_gitdir(repo);
 	j.entries = rep->entries;
 	j.n = rep->nentries;
 	j.from = o ? o->from : 0;

@@ -181,6 +181,23 @@ struct dml_transfer_opts {
 const struct dml_error *dml_repo_fetch_ref(struct dml_repo *r, const char *remote,
     const char *ref, const struct dml_transfer_opts *o, struct dml_oid *got, int *found);
 /*
+ * Quarantine, as git's receive-pack keeps incoming objects: between begin
+ * and end every object written (a fetch's packs included) goes to a
+ * directory of its own beside the object store, readable with the store's
+ * objects; end with keep = 1 moves them into the store, keep = 0 deletes
+ * them, so a refused transfer leaves nothing that a later fetch would take
+ * for objects it already has.
+ */
+const struct dml_error *dml_repo_quarantine_begin(struct dml_repo *r);
+const struct dml_error *dml_repo_quarantine_end(struct dml_repo *r, int keep);
+/*
+ * Another handle on r's repository, for reading from another thread: it
+ * sees what r sees, r's quarantine included (which must outlive it).
+ */
+const struct dml_error *dml_repo_open_again(struct dml_repo **out, const struct dml_repo *r);
+/* Remove a directory and everything under it (symbolic links not followed). */
+int dml_remove_tree(const char *dir);
+/*
  * Push a ref to the same name on a remote, never forced: DML_ERR_MOVED when
  * the remote refuses because ours does not descend from its ref.
  */
