@@ -1407,12 +1407,15 @@ static const struct dml_error *
 remote_open(struct dml_repo *r, const char *spec, git_remote **out)
 {
 	int rc = git_remote_lookup(out, r->git, spec);
+	struct stat st;
 
 	if (rc == 0)
 		return NULL;
 	if (rc != GIT_ENOTFOUND && rc != GIT_EINVALIDSPEC)
 		return dml_error_wrap(giterr("cannot read remote"), "%s", spec);
-	if (strchr(spec, '/') == NULL && strchr(spec, ':') == NULL)
+	/* As git: a word that is no remote's name may be a directory. */
+	if (strchr(spec, '/') == NULL && strchr(spec, ':') == NULL &&
+	    (stat(spec, &st) < 0 || !S_ISDIR(st.st_mode)))
 		return dml_error_fmt(DML_ERR_NOTFOUND,
 		    "no remote '%s' (see 'dmlctl remote list'; a URL or path works too)", spec);
 	if (git_remote_create_anonymous(out, r->git, spec) < 0)
@@ -1458,11 +1461,14 @@ xfer_push_progress(unsigned int current, unsigned int total, size_t bytes, void 
 {
 	struct xfer *x = payload;
 
-	(void)bytes;
 	if (x->o && x->o->progress)
 		x->o->progress(x->o->arg, "sending objects", current, total);
-	/* For tests of an interrupted push: die as a killed process would. */
-	if (x->o && x->o->die_midway && current > 0)
+	/*
+	 * For tests of an interrupted push: die as a killed process would,
+	 * once sending has begun (over the network the first call comes with
+	 * the pack's header sent and no object counted yet).
+	 */
+	if (x->o && x->o->die_midway && (current > 0 || bytes > 0))
 		abort();
 	return 0;
 }
@@ -1516,13 +1522,21 @@ lc_have(struct lcopy *c, const git_oid *id)
 	    git_odb_exists_ext(c->r->odb, id, GIT_ODB_LOOKUP_NO_REFRESH);
 }
 
+/*
+ * The remote's object is missing, damaged or not what a ledger holds: the
+ * remote is refused (exit 1), as when a server leaves an object out.  Only
+ * a system error reading it is an I/O error.  from_git: libgit2 said why.
+ */
 static const struct dml_error *
-lc_object_error(const char *what, const git_oid *id)
+lc_object_error(const char *what, const git_oid *id, int from_git)
 {
+	const git_error *e = from_git ? git_error_last() : NULL;
 	char hex[GIT_OID_HEXSZ + 1];
 
 	git_oid_tostr(hex, sizeof(hex), id);
-	return dml_error_wrap(giterr(what), "object %s", hex);
+	return dml_error_fmt(e && e->klass == GIT_ERROR_OS ? DML_ERR_IO : DML_ERR_VERIFY,
+	    "object %s: %s%s%s", hex, what, e && e->message ? ": " : "",
+	    e && e->message ? e->message : "");
 }
 
 static const struct dml_error *
@@ -1537,16 +1551,16 @@ lc_copy(struct lcopy *c, const git_oid *id, git_object_t want, unsigned depth)
 	if (lc_have(c, id))
 		return NULL;
 	if (depth > 64)
-		return lc_object_error("trees nest too deep", id);
+		return lc_object_error("trees nest too deep", id, 0);
 	if (git_odb_read(&o, c->srcodb, id) < 0)
-		return lc_object_error("the remote cannot give", id);
+		return lc_object_error("the remote cannot give", id, 1);
 	if (git_odb_object_type(o) != want) {
-		err = lc_object_error("the remote's object has the wrong type", id);
+		err = lc_object_error("the remote's object has the wrong type", id, 0);
 		goto done;
 	}
 	if (want == GIT_OBJECT_TREE) {
 		if (git_tree_lookup(&t, c->src, id) < 0) {
-			err = lc_object_error("the remote's tree is unreadable", id);
+			err = lc_object_error("the remote's tree is unreadable", id, 1);
 			goto done;
 		}
 		n = git_tree_entrycount(t);
@@ -1554,7 +1568,7 @@ lc_copy(struct lcopy *c, const git_oid *id, git_object_t want, unsigned depth)
 			const git_tree_entry *e = git_tree_entry_byindex(t, i);
 			git_object_t ty = git_tree_entry_type(e);
 			if (ty != GIT_OBJECT_TREE && ty != GIT_OBJECT_BLOB)
-				err = lc_object_error("a ledger tree names a commit", id);
+				err = lc_object_error("a ledger tree names a commit", id, 0);
 			else
 				err = lc_copy(c, git_tree_entry_id(e), ty, depth + 1);
 		}
@@ -1564,7 +1578,7 @@ lc_copy(struct lcopy *c, const git_oid *id, git_object_t want, unsigned depth)
 	if ((err = batch_write(c->r, &got, git_odb_object_data(o), git_odb_object_size(o), want)))
 		goto done;
 	if (!git_oid_equal(&got, id)) {
-		err = lc_object_error("the remote's object does not match its name", id);
+		err = lc_object_error("the remote's object does not match its name", id, 0);
 		goto done;
 	}
 	c->bytes += git_odb_object_size(o);
@@ -1637,7 +1651,7 @@ local_fetch(struct dml_repo *r, const char *path, const char *ref,
 		}
 		chain[n++] = cur;
 		if (git_commit_lookup(&cm, c.src, &cur) < 0) {
-			err = lc_object_error("the remote cannot give", &cur);
+			err = lc_object_error("the remote cannot give", &cur, 1);
 			goto abort;
 		}
 		np = git_commit_parentcount(cm);
@@ -1650,7 +1664,7 @@ local_fetch(struct dml_repo *r, const char *path, const char *ref,
 	for (i = n; i-- > 0 && err == NULL;) {
 		git_commit *cm;
 		if (git_commit_lookup(&cm, c.src, &chain[i]) < 0) {
-			err = lc_object_error("the remote cannot give", &chain[i]);
+			err = lc_object_error("the remote cannot give", &chain[i], 1);
 			break;
 		}
 		err = lc_copy(&c, git_commit_tree_id(cm), GIT_OBJECT_TREE, 0);

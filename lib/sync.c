@@ -144,6 +144,36 @@ remote_at(const struct view *v, uint64_t i)
 }
 
 static const struct dml_error *
+another_ledger(const char *remote, const unsigned char theirs[32], const unsigned char ours[32])
+{
+	char a[DML_ID_LEN + 1], b[DML_ID_LEN + 1];
+
+	dml_id_format(a, theirs);
+	dml_id_format(b, ours);
+	return dml_error_fmt(DML_ERR_VERIFY, "remote '%s' holds another ledger: its genesis is %s, "
+	    "ours is %s", remote, a, b);
+}
+
+/* The genesis IDs of the chain ending at head and of ours differ. */
+static const struct dml_error *
+check_same_ledger(struct dml_repo *repo, const char *remote, const struct view *v,
+    const struct dml_oid *head)
+{
+	struct dml_oid *chain;
+	size_t n;
+	unsigned char theirs[32], ours[32];
+	const struct dml_error *err;
+
+	if ((err = chain_list(repo, head, &chain, &n)))
+		return dml_error_wrap(err, "remote '%s'", remote);
+	err = commit_stmt_id(repo, &chain[0], theirs);
+	free(chain);
+	if (err || (err = commit_stmt_id(repo, dml_ledger_commit(v->local, 0), ours)))
+		return dml_error_wrap(err, "remote '%s'", remote);
+	return memcmp(theirs, ours, 32) ? another_ledger(remote, theirs, ours) : NULL;
+}
+
+static const struct dml_error *
 rewritten(const char *remote, uint64_t seq)
 {
 	return dml_error_fmt(DML_ERR_VERIFY,
@@ -243,7 +273,7 @@ examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync
 	v->named = is_named_remote(repo, remote);
 	snprintf(v->track, sizeof(v->track), "refs/dml/remotes/%s/ledger", remote);
 	if ((err = dml_repo_fetch_ref(repo, remote, DML_LEDGER_REF, &o->xfer, &v->rhead, &found)))
-		return err;
+		return err->code == DML_ERR_VERIFY ? dml_error_wrap(err, "remote '%s'", remote) : err;
 	if (!found)
 		return dml_error_fmt(DML_ERR_NOTFOUND, "remote '%s' has no ledger", remote);
 	if ((err = dml_repo_ref_read(repo, DML_LEDGER_REF, &v->local_head, &exists)))
@@ -278,19 +308,9 @@ examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync
 		v->fresh[v->nfresh - 1 - i] = t;
 	}
 	v->common = meet >= 0 ? (uint64_t)meet + 1 : 0;
-	if (v->local && meet < 0) {
-		unsigned char theirs[32], ours[32];
-		char a[DML_ID_LEN + 1], b[DML_ID_LEN + 1];
-		if ((err = commit_stmt_id(repo, &v->fresh[0], theirs)) ||
-		    (err = commit_stmt_id(repo, dml_ledger_commit(v->local, 0), ours)))
-			return dml_error_wrap(err, "remote '%s'", remote);
-		if (memcmp(theirs, ours, 32) == 0)
-			return rewritten(remote, 0);
-		dml_id_format(a, theirs);
-		dml_id_format(b, ours);
-		return dml_error_fmt(DML_ERR_VERIFY,
-		    "remote '%s' holds another ledger: its genesis is %s, ours is %s", remote, a, b);
-	}
+	if (v->local && meet < 0)
+		return (err = check_same_ledger(repo, remote, v, &v->rhead)) ? err :
+		    rewritten(remote, 0);
 	if (o->genesis && v->common == 0) {
 		unsigned char theirs[32];
 		char a[DML_ID_LEN + 1], b[DML_ID_LEN + 1];
@@ -545,15 +565,14 @@ dml_push(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *
 	if ((err = dml_repo_quarantine_begin(repo)))
 		goto done;
 	err = dml_repo_fetch_ref(repo, remote, DML_LEDGER_REF, &o->xfer, &r, &found);
-	dml_repo_quarantine_end(repo, 0);
-	if (err)
-		goto done;
-	if (found && (at = local_seq(&v, &r)) < 0) {
+	if (err == NULL && found && (at = local_seq(&v, &r)) < 0 &&
+	    (err = check_same_ledger(repo, remote, &v, &r)) == NULL)
 		err = dml_error_fmt(DML_ERR_MOVED,
 		    "remote '%s' has entries this ledger lacks: run 'dmlctl pull %s' first", remote,
 		    remote);
+	dml_repo_quarantine_end(repo, 0);
+	if (err)
 		goto done;
-	}
 	res->common = found ? (uint64_t)at + 1 : 0;
 	res->remote = res->common;
 	if (found && (uint64_t)at + 1 == v.nlocal) {
