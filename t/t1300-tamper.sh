@@ -59,8 +59,11 @@ commit_unsigned() {
 # again by its author (or by KEYFILE when given); print the new commit ID.
 rewrite() {
 	_k=${4:-$(author_key "$1" "$2")} &&
+	_kid=$(key_id_of "$_k") &&
+	test -n "$_kid" &&
 	commit_unsigned "$1" "$2" >"$TRASH_DIRECTORY/.unsigned" &&
-	sed "$3" "$TRASH_DIRECTORY/.unsigned" | sign_commit "$1" "$_k"
+	sed -e "$3" -e "s/^\(author\|committer\) dmlctl <[^>]*>/\1 dmlctl <$_kid>/" \
+		"$TRASH_DIRECTORY/.unsigned" | sign_commit "$1" "$_k"
 }
 
 # Put commits C... of R on top of PARENT, each re-signed by its author, and
@@ -728,6 +731,22 @@ test_expect_success '(e) a commit signed by a key that is not a member' '
 	expect_failure e4 2 commit-signature \
 		"the commit is signed by $(short_id mallory)\.\.\., not a member\$" &&
 	later_failures e4 >got &&
+	test_must_be_empty got
+'
+
+test_expect_success '(e) a commit whose author and committer name a key other than its signer' '
+	build_ledger e8 &&
+	c=$(nth e8 2) &&
+	bobid=$(key_id_of "$TRASH_DIRECTORY/ssh/bob") &&
+	test -n "$bobid" &&
+	commit_unsigned e8 "$c" |
+		sed "s/^\(author\|committer\) dmlctl <[^>]*>/\1 dmlctl <$bobid>/" |
+		sign_commit e8 "$TRASH_DIRECTORY/ssh/founder" >new &&
+	git -C e8 cat-file commit "$(cat new)" | grep "^committer dmlctl <$bobid> " &&
+	replace_entry e8 2 "$(cat new)" &&
+	expect_failure e8 2 commit-signature \
+		"the commit.s author and committer are not .dmlctl <key ID>. of the key that signed it\$" &&
+	later_failures e8 >got &&
 	test_must_be_empty got
 '
 

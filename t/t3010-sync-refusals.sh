@@ -25,13 +25,22 @@ mirror() {
 	git clone -q --mirror "$1" "$2"
 }
 
-# resign REPO N KEYFILE: make the last N chain commits again, the same
-# trees and messages, each signed by the OpenSSH key KEYFILE.
+# as_signer NAME COMMAND...: run a git command that makes a commit as
+# dmlctl would for key NAME: "dmlctl <key ID>" as author and committer.
+as_signer() {
+	_id=$(dmlctl key show "$1" | sed -n "s/^id  *//p") &&
+	shift &&
+	GIT_AUTHOR_NAME=dmlctl GIT_AUTHOR_EMAIL=$_id \
+	GIT_COMMITTER_NAME=dmlctl GIT_COMMITTER_EMAIL=$_id "$@"
+}
+
+# resign REPO N KEYFILE NAME: make the last N chain commits again, the same
+# trees and messages, each signed by the OpenSSH key KEYFILE, dmlctl's key NAME.
 resign() {
 	_prev=$(git -C "$1" rev-parse "refs/dml/ledger~$2") &&
 	for _c in $(git -C "$1" rev-list --reverse "refs/dml/ledger~$2..refs/dml/ledger")
 	do
-		_prev=$(git -C "$1" -c gpg.format=ssh -c user.signingkey="$3" \
+		_prev=$(as_signer "$4" git -C "$1" -c gpg.format=ssh -c user.signingkey="$3" \
 			commit-tree -S -p "$_prev" -m "$(git -C "$1" log -1 --format=%B "$_c")" \
 			"$_c^{tree}") || return 1
 	done &&
@@ -142,7 +151,7 @@ test_expect_success 'a remote whose chain commits were signed again by another m
 	dmlctl -q -C bob fetch h3 &&
 	n=$(count_of bob) &&
 	test "$(head_of h3.git)" = "$(head_of bob)" &&
-	resign h3.git 2 "$TRASH_DIRECTORY/dana.ssh" &&
+	resign h3.git 2 "$TRASH_DIRECTORY/dana.ssh" dana &&
 	test "$(head_of h3.git)" != "$(head_of bob)" &&
 	# the same statements, every check passes: only the history says no
 	dmlctl -C h3.git ledger verify &&
@@ -248,7 +257,8 @@ test_expect_success 'a dataset chunk replaced under a validly signed commit is r
 	ct=$(sed "1s/ blob [0-9a-f]*	/ blob $bad	/" chunks | git -C h6.git mktree) &&
 	tree=$(git -C h6.git ls-tree "$c" | sed "s/ tree [0-9a-f]*	chunks\$/ tree $ct	chunks/" |
 		git -C h6.git mktree) &&
-	new=$(git -C h6.git -c gpg.format=ssh -c user.signingkey="$TRASH_DIRECTORY/dana.ssh" \
+	new=$(as_signer dana git -C h6.git -c gpg.format=ssh \
+		-c user.signingkey="$TRASH_DIRECTORY/dana.ssh" \
 		commit-tree -S -p "$c~1" -m "$(git -C h6.git log -1 --format=%B "$c")" "$tree") &&
 	git -C h6.git update-ref refs/dml/ledger "$new" &&
 	n=$(count_of bob) &&
