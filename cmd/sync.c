@@ -187,9 +187,12 @@ transfer(struct ctx *ctx, int argc, char **argv, const char *verb,
 	dml_key_free(kh.key);
 	ctx->sync_key = NULL;
 	/* A push the remote refuses is a "no", as git says it: exit 1. */
-	if (err)
-		return err->code == DML_ERR_MOVED && fn == dml_push ? (report(err), EXIT_NO) :
+	if (err) {
+		rc = err->code == DML_ERR_MOVED && fn == dml_push ? (report(err), EXIT_NO) :
 		    report(err);
+		dml_sync_result_release(&res);
+		return rc;
+	}
 	rc = print_result(ctx, verb, remote, &res);
 	dml_sync_result_release(&res);
 	return rc;

@@ -256,8 +256,8 @@ is_named_remote(struct dml_repo *repo, const char *remote)
 
 /* Fetch the remote's chain and check it against ours (see dml/sync.h). */
 static const struct dml_error *
-examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o, struct view *v,
-    struct dml_sync_result *res)
+examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
+    struct view *v, struct dml_sync_result *res)
 {
 	struct dml_oid cur, tree, parents[2];
 	unsigned np;
@@ -368,6 +368,8 @@ examine(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o
 {
 	const struct dml_error *err, *qerr;
 
+	memset(v, 0, sizeof(*v));
+	memset(res, 0, sizeof(*res));
 	if ((err = dml_repo_quarantine_begin(repo)))
 		return err;
 	err = examine_fetched(repo, remote, o, v, res);
