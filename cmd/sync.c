@@ -241,16 +241,13 @@ remote_remove(struct ctx *ctx, int argc, char **argv)
 	struct opt opts[] = { { OPT_END } };
 	struct dml_repo *repo;
 	const struct dml_error *err;
-	char track[300];
 	int n;
 
 	if ((n = parse_options(argc, argv, opts, usage)) < 0)
 		return PARSE_EXIT(n);
 	if (n != 1)
 		return usage_error("'remote remove' takes one name");
-	snprintf(track, sizeof(track), "refs/dml/remotes/%s/ledger", argv[0]);
-	if ((err = ctx_repo(ctx, &repo)) || (err = dml_repo_remote_remove(repo, argv[0])) ||
-	    (err = dml_repo_ref_delete(repo, track)))
+	if ((err = ctx_repo(ctx, &repo)) || (err = dml_repo_remote_remove(repo, argv[0])))
 		return report(err);
 	return 0;
 }

@@ -12,6 +12,7 @@
  * test checks the result with `git fsck --strict`.
  */
 #define _XOPEN_SOURCE 700	/* nftw */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -611,6 +612,8 @@ migrate_dir(const char *dir, const char *to, int idx_last)
 	const struct dml_error *err = NULL;
 	int pass;
 
+	if (mkdir(to, 0777) < 0 && errno != EEXIST)
+		return dml_error_fmt(DML_ERR_IO, "cannot create %s: %s", to, strerror(errno));
 	/* Packs: every other file before the .idx that makes a pack visible. */
 	for (pass = 0; pass < (idx_last ? 2 : 1) && err == NULL; pass++) {
 		if ((d = opendir(dir)) == NULL)
@@ -625,10 +628,7 @@ migrate_dir(const char *dir, const char *to, int idx_last)
 			if ((err = dml_buf_addf(&a, "%s/%s", dir, e->d_name)) ||
 			    (err = dml_buf_addf(&b, "%s/%s", to, e->d_name)))
 				break;
-			if (mkdir(to, 0777) < 0 && errno != EEXIST)
-				err = dml_error_fmt(DML_ERR_IO, "cannot create %s: %s", to,
-				    strerror(errno));
-			else if (rename((char *)a.data, (char *)b.data) < 0)
+			if (rename((char *)a.data, (char *)b.data) < 0)
 				err = dml_error_fmt(DML_ERR_IO, "cannot move %s into the object "
 				    "store: %s", (char *)a.data, strerror(errno));
 		}
@@ -643,21 +643,24 @@ migrate_dir(const char *dir, const char *to, int idx_last)
 static const struct dml_error *
 migrate(const char *qdir, const char *objects)
 {
-	static const char hex[] = "0123456789abcdef";
+	DIR *d;
+	struct dirent *e;
 	char from[4096], to[4096];
 	const struct dml_error *err = NULL;
-	int i;
 
-	for (i = 0; i < 256 && err == NULL; i++) {
-		snprintf(from, sizeof(from), "%s%c%c", qdir, hex[i >> 4], hex[i & 15]);
-		snprintf(to, sizeof(to), "%s%c%c", objects, hex[i >> 4], hex[i & 15]);
-		err = migrate_dir(from, to, 0);
+	if ((d = opendir(qdir)) == NULL)
+		return dml_error_fmt(DML_ERR_IO, "cannot read %s: %s", qdir, strerror(errno));
+	/* xx/ directories of loose objects, and pack/ */
+	while (err == NULL && (e = readdir(d)) != NULL) {
+		int pack = strcmp(e->d_name, "pack") == 0;
+		if (!pack && (strlen(e->d_name) != 2 || !isxdigit((unsigned char)e->d_name[0]) ||
+		    !isxdigit((unsigned char)e->d_name[1])))
+			continue;
+		snprintf(from, sizeof(from), "%s%s", qdir, e->d_name);
+		snprintf(to, sizeof(to), "%s%s", objects, e->d_name);
+		err = migrate_dir(from, to, pack);
 	}
-	if (err == NULL) {
-		snprintf(from, sizeof(from), "%spack", qdir);
-		snprintf(to, sizeof(to), "%spack", objects);
-		err = migrate_dir(from, to, 1);
-	}
+	closedir(d);
 	return err;
 }
 
@@ -1121,6 +1124,19 @@ dml_commit_info_release(struct dml_commit_info *ci)
  * line; a line starting with a space continues the previous header.  The
  * signed data is the commit without its gpgsig header, as git verifies it.
  */
+/* The "name <email>" of an author or committer line, without the date. */
+static void
+ident(char *out, size_t n, const char *p, size_t len)
+{
+	const char *gt = memchr(p, '>', len);
+	size_t k = gt ? (size_t)(gt - p) + 1 : 0;
+
+	if (k >= n)
+		k = 0;
+	memcpy(out, p, k);
+	out[k] = '\0';
+}
+
 static const struct dml_error *
 parse_commit(const char *hex, const char *raw, size_t n, struct dml_commit_info *ci, int full)
 {
@@ -1158,6 +1174,11 @@ parse_commit(const char *hex, const char *raw, size_t n, struct dml_commit_info 
 				if (ci->nparents < 2)
 					from_git(&ci->parents[ci->nparents], &g);
 				ci->nparents++;
+			} else if (len >= 7 && strncmp(p, "author ", 7) == 0 && !ci->author[0]) {
+				ident(ci->author, sizeof(ci->author), p + 7, len - 7);
+			} else if (len >= 10 && strncmp(p, "committer ", 10) == 0 &&
+			    !ci->committer[0]) {
+				ident(ci->committer, sizeof(ci->committer), p + 10, len - 10);
 			} else if (len >= 7 && strncmp(p, "gpgsig ", 7) == 0) {
 				if (seen_sig++)
 					return dml_error_fmt(DML_ERR_VERIFY, "commit %s has two gpgsig headers",
@@ -1321,6 +1342,8 @@ dml_config_get_default(const char *key, char **value)
 
 /* Remotes and transfers. */
 
+#define TRACKING_REF "refs/dml/remotes/%s/ledger"
+
 const struct dml_error *
 dml_repo_remote_add(struct dml_repo *r, const char *name, const char *url)
 {
@@ -1331,7 +1354,7 @@ dml_repo_remote_add(struct dml_repo *r, const char *name, const char *url)
 	if (git_remote_name_is_valid(&valid, name) < 0 || !valid || strlen(name) > 200)
 		return dml_error_fmt(DML_ERR_USAGE, "'%s' is not a valid remote name", name);
 	/* What `git fetch <name>` would do; dmlctl names the refs it moves itself. */
-	snprintf(spec, sizeof(spec), "+refs/dml/ledger:refs/dml/remotes/%s/ledger", name);
+	snprintf(spec, sizeof(spec), "+refs/dml/ledger:" TRACKING_REF, name);
 	rc = git_remote_create_with_fetchspec(&rm, r->git, name, url, spec);
 	git_remote_free(rm);
 	if (rc == GIT_EEXISTS)
@@ -1345,12 +1368,27 @@ const struct dml_error *
 dml_repo_remote_remove(struct dml_repo *r, const char *name)
 {
 	int rc = git_remote_delete(r->git, name);
+	char track[300];
 
 	if (rc == GIT_ENOTFOUND)
 		return dml_error_fmt(DML_ERR_NOTFOUND, "no remote '%s'", name);
 	if (rc < 0)
 		return dml_error_wrap(giterr("cannot remove remote"), "%s", name);
-	return NULL;
+	/* Forget what was fetched from it, so that it is new if added again. */
+	snprintf(track, sizeof(track), TRACKING_REF, name);
+	return dml_repo_ref_delete(r, track);
+}
+
+int
+dml_repo_remote_tracking(struct dml_repo *r, const char *name, char *out, size_t n)
+{
+	char key[300], *url = NULL;
+
+	if ((size_t)snprintf(key, sizeof(key), "remote.%s.url", name) >= sizeof(key) ||
+	    dml_repo_config_get(r, key, &url) != NULL || url == NULL)
+		return 0;
+	free(url);
+	return (size_t)snprintf(out, n, TRACKING_REF, name) < n;
 }
 
 const struct dml_error *

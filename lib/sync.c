@@ -154,21 +154,16 @@ another_ledger(const char *remote, const unsigned char theirs[32], const unsigne
 	    "ours is %s", remote, a, b);
 }
 
-/* The genesis IDs of the chain ending at head and of ours differ. */
+/* Does the remote's chain, whose first commit is root, start from our genesis? */
 static const struct dml_error *
 check_same_ledger(struct dml_repo *repo, const char *remote, const struct view *v,
-    const struct dml_oid *head)
+    const struct dml_oid *root)
 {
-	struct dml_oid *chain;
-	size_t n;
 	unsigned char theirs[32], ours[32];
 	const struct dml_error *err;
 
-	if ((err = chain_list(repo, head, &chain, &n)))
-		return dml_error_wrap(err, "remote '%s'", remote);
-	err = commit_stmt_id(repo, &chain[0], theirs);
-	free(chain);
-	if (err || (err = commit_stmt_id(repo, dml_ledger_commit(v->local, 0), ours)))
+	if ((err = commit_stmt_id(repo, root, theirs)) ||
+	    (err = commit_stmt_id(repo, dml_ledger_commit(v->local, 0), ours)))
 		return dml_error_wrap(err, "remote '%s'", remote);
 	return memcmp(theirs, ours, 32) ? another_ledger(remote, theirs, ours) : NULL;
 }
@@ -238,22 +233,6 @@ collect_ids(struct view *v, const struct dml_verify_report *rep)
 	return NULL;
 }
 
-static int
-is_named_remote(struct dml_repo *repo, const char *remote)
-{
-	struct dml_remote_info *ri;
-	size_t n, i;
-	int found = 0;
-
-	if (dml_repo_remote_list(repo, &ri, &n))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (strcmp(ri[i].name, remote) == 0)
-			found = 1;
-	dml_remote_info_free(ri, n);
-	return found;
-}
-
 /* Fetch the remote's chain and check it against ours (see dml/sync.h). */
 static const struct dml_error *
 examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
@@ -270,8 +249,7 @@ examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync
 
 	memset(v, 0, sizeof(*v));
 	memset(res, 0, sizeof(*res));
-	v->named = is_named_remote(repo, remote);
-	snprintf(v->track, sizeof(v->track), "refs/dml/remotes/%s/ledger", remote);
+	v->named = dml_repo_remote_tracking(repo, remote, v->track, sizeof(v->track));
 	if ((err = dml_repo_fetch_ref(repo, remote, DML_LEDGER_REF, &o->xfer, &v->rhead, &found)))
 		return err->code == DML_ERR_VERIFY ? dml_error_wrap(err, "remote '%s'", remote) : err;
 	if (!found)
@@ -309,7 +287,7 @@ examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync
 	}
 	v->common = meet >= 0 ? (uint64_t)meet + 1 : 0;
 	if (v->local && meet < 0)
-		return (err = check_same_ledger(repo, remote, v, &v->rhead)) ? err :
+		return (err = check_same_ledger(repo, remote, v, &v->fresh[0])) ? err :
 		    rewritten(remote, 0);
 	if (o->genesis && v->common == 0) {
 		unsigned char theirs[32];
@@ -545,6 +523,22 @@ done:
 	return err;
 }
 
+/* A remote ahead of us: is it still our ledger (else pulling cannot help)? */
+static const struct dml_error *
+check_pushable(struct dml_repo *repo, const char *remote, const struct view *v,
+    const struct dml_oid *head)
+{
+	struct dml_oid *chain;
+	size_t n;
+	const struct dml_error *err;
+
+	if ((err = chain_list(repo, head, &chain, &n)))
+		return dml_error_wrap(err, "remote '%s'", remote);
+	err = check_same_ledger(repo, remote, v, &chain[0]);
+	free(chain);
+	return err;
+}
+
 const struct dml_error *
 dml_push(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
     struct dml_sync_result *res)
@@ -557,8 +551,7 @@ dml_push(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *
 
 	memset(&v, 0, sizeof(v));
 	memset(res, 0, sizeof(*res));
-	v.named = is_named_remote(repo, remote);
-	snprintf(v.track, sizeof(v.track), "refs/dml/remotes/%s/ledger", remote);
+	v.named = dml_repo_remote_tracking(repo, remote, v.track, sizeof(v.track));
 	if ((err = open_local(repo, &v)))
 		goto done;
 	res->local = res->after = v.nlocal;
@@ -568,7 +561,7 @@ dml_push(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *
 		goto done;
 	err = dml_repo_fetch_ref(repo, remote, DML_LEDGER_REF, &o->xfer, &r, &found);
 	if (err == NULL && found && (at = local_seq(&v, &r)) < 0 &&
-	    (err = check_same_ledger(repo, remote, &v, &r)) == NULL)
+	    (err = check_pushable(repo, remote, &v, &r)) == NULL)
 		err = dml_error_fmt(DML_ERR_MOVED,
 		    "remote '%s' has entries this ledger lacks: run 'dmlctl pull %s' first", remote,
 		    remote);

@@ -157,30 +157,18 @@ done:
 
 /* Everything about one entry that needs no other entry. */
 /*
- * Do the commit's author and committer lines name the key that signed it,
- * as dmlctl writes them ("dmlctl <ed25519:...> <time> +0000")?  git log
- * shows them, so they must not name another key than the signature's.
+ * Do the commit's author and committer name the key that signed it, as
+ * dmlctl writes them ("dmlctl <ed25519:...>")?  git log shows them, so they
+ * must not name another key than the signature's.
  */
 static int
-ident_names(const struct dml_buf *commit, const struct dml_pubkey *signer)
+ident_names(const struct dml_commit_info *ci, const struct dml_pubkey *signer)
 {
-	static const char *const field[] = { "\nauthor ", "\ncommitter " };
 	char want[DML_KEY_ID_LEN + 16], kid[DML_KEY_ID_LEN + 1];
-	const char *text = (const char *)commit->data, *end = text + commit->len, *p;
-	size_t i, wl;
 
 	dml_pubkey_id(kid, signer);
-	wl = (size_t)snprintf(want, sizeof(want), "dmlctl <%s> ", kid);
-	for (i = 0; i < 2; i++) {
-		size_t fl = strlen(field[i]);
-		/* The headers end at the first blank line. */
-		for (p = text; p + fl <= end && memcmp(p, field[i], fl) != 0; p++)
-			if (p + 1 < end && p[0] == '\n' && p[1] == '\n')
-				return 0;
-		if (p + fl + wl > end || memcmp(p + fl, want, wl) != 0)
-			return 0;
-	}
-	return 1;
+	snprintf(want, sizeof(want), "dmlctl <%s>", kid);
+	return strcmp(ci->author, want) == 0 && strcmp(ci->committer, want) == 0;
 }
 
 static void
@@ -269,7 +257,7 @@ check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp
 		else if ((err = dml_sshsig_verify(&lk->signer, (const char *)ci.signature.data,
 		    ci.signature.len, DML_NS_GIT, ci.signed_data.data, ci.signed_data.len)))
 			failf(e, DML_CHECK_COMMIT_SIGNATURE, err);
-		else if (!ident_names(&ci.signed_data, &lk->signer))
+		else if (!ident_names(&ci, &lk->signer))
 			fail(e, DML_CHECK_COMMIT_SIGNATURE, "the commit's author and committer are not "
 			    "'dmlctl <key ID>' of the key that signed it");
 		else

@@ -47,6 +47,17 @@ resign() {
 	git -C "$1" update-ref refs/dml/ledger "$_prev"
 }
 
+# push_killed REPO: push from REPO, killed by the test hook once sending
+# began (abort: 134), not a clean exit.
+push_killed() {
+	(
+		ulimit -c 0
+		DMLCTL_TEST_DIE_DURING_PUSH=1 dmlctl -C "$1" push >out 2>err
+		echo $? >status
+	) &&
+	test "$(cat status)" -gt 128
+}
+
 test_expect_success 'setup: a ledger with four members, a hub, bob'\''s clone' '
 	test_key alice &&
 	test_key bob &&
@@ -328,13 +339,7 @@ test_expect_success 'a push killed while sending objects (local path) leaves bot
 	dmlctl -q -C alice ledger note -k alice -m "after big" &&
 	refs hub.git >hub-before &&
 	refs alice >alice-before &&
-	(
-		ulimit -c 0
-		DMLCTL_TEST_DIE_DURING_PUSH=1 dmlctl -C alice push >out 2>err
-		echo $? >status
-	) &&
-	# killed (abort: 134), not a clean exit
-	test "$(cat status)" -gt 128 &&
+	push_killed alice &&
 	unchanged hub.git hub-before &&
 	unchanged alice alice-before &&
 	dmlctl -C bob fetch >out &&
@@ -498,12 +503,7 @@ test_expect_success 'git://: a push killed while sending objects leaves both sid
 	dmlctl -q -C g9 dataset publish -k bob --name big9 "$PWD/big.csv" &&
 	refs daemon/h9.git >hub-before &&
 	refs g9 >g9-before &&
-	(
-		ulimit -c 0
-		DMLCTL_TEST_DIE_DURING_PUSH=1 dmlctl -C g9 push >out 2>err
-		echo $? >status
-	) &&
-	test "$(cat status)" -gt 128 &&
+	push_killed g9 &&
 	unchanged daemon/h9.git hub-before &&
 	unchanged g9 g9-before &&
 	dmlctl -C g9 push >out &&

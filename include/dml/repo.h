@@ -122,6 +122,8 @@ struct dml_commit_info {
 	struct dml_buf signed_data;	/* the commit without its gpgsig header */
 	struct dml_buf signature;	/* gpgsig value with a final newline; empty if none */
 	char *message;
+	/* "name <email>" of the first author and committer lines ("" if none or too long) */
+	char author[128], committer[128];
 };
 
 const struct dml_error *dml_repo_commit_read(struct dml_repo *r, const struct dml_oid *id,
@@ -159,9 +161,15 @@ struct dml_remote_info {
 	char *name;
 	char *url;
 };
+/*
+ * Each remote has a tracking ref, refs/dml/remotes/<name>/ledger: what was
+ * last fetched from it.  remove deletes it with the remote.
+ */
 const struct dml_error *dml_repo_remote_add(struct dml_repo *r, const char *name,
     const char *url);
 const struct dml_error *dml_repo_remote_remove(struct dml_repo *r, const char *name);
+/* Is `name` a configured remote?  If so, its tracking ref's name in out. */
+int dml_repo_remote_tracking(struct dml_repo *r, const char *name, char *out, size_t n);
 const struct dml_error *dml_repo_remote_list(struct dml_repo *r, struct dml_remote_info **out,
     size_t *n);
 void dml_remote_info_free(struct dml_remote_info *v, size_t n);

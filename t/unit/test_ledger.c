@@ -90,6 +90,20 @@ note(struct dml_ledger *l, const struct dml_key *k, const char *msg)
 	return err;
 }
 
+/* The founder adds f->other as a member; its key ID in id. */
+static void
+add_other(struct fixture *f, char id[DML_KEY_ID_LEN + 1])
+{
+	struct dml_stmt_builder b;
+
+	dml_pubkey_id(id, &f->other->pub);
+	dml_stmt_builder_init(&b, "key.add");
+	assert_null(dml_stmt_builder_add(&b, "key", id));
+	assert_null(dml_stmt_builder_add(&b, "roles", "member"));
+	assert_null(dml_ledger_append(f->l, f->founder, &b, 3000, NULL, 0, NULL));
+	dml_stmt_builder_release(&b);
+}
+
 static void
 assert_verifies(struct fixture *f, size_t entries)
 {
@@ -288,7 +302,6 @@ static void
 test_relink_by_another_member(void **state)
 {
 	struct fixture *f = *state;
-	struct dml_stmt_builder b;
 	struct dml_stmt *s = NULL, *s1 = NULL;
 	struct dml_key *stranger;
 	struct dml_oid tree, parent, orig, relinked, bad;
@@ -297,12 +310,7 @@ test_relink_by_another_member(void **state)
 	uint64_t seq = 0;
 	enum dml_check check = DML_CHECK_COUNT;
 
-	dml_pubkey_id(id, &f->other->pub);
-	dml_stmt_builder_init(&b, "key.add");
-	assert_null(dml_stmt_builder_add(&b, "key", id));
-	assert_null(dml_stmt_builder_add(&b, "roles", "member"));
-	assert_null(dml_ledger_append(f->l, f->founder, &b, 3000, NULL, 0, NULL));
-	dml_stmt_builder_release(&b);
+	add_other(f, id);
 	assert_null(note(f->l, f->other, "written by other"));
 	assert_verifies(f, 3);
 
@@ -356,12 +364,7 @@ test_revocation_is_forward_only(void **state)
 	char id[DML_KEY_ID_LEN + 1];
 	const struct dml_error *err;
 
-	dml_pubkey_id(id, &f->other->pub);
-	dml_stmt_builder_init(&b, "key.add");
-	assert_null(dml_stmt_builder_add(&b, "key", id));
-	assert_null(dml_stmt_builder_add(&b, "roles", "member"));
-	assert_null(dml_ledger_append(f->l, f->founder, &b, 3000, NULL, 0, NULL));
-	dml_stmt_builder_release(&b);
+	add_other(f, id);
 	assert_null(note(f->l, f->other, "before revocation"));
 	dml_stmt_builder_init(&b, "key.revoke");
 	assert_null(dml_stmt_builder_add(&b, "key", id));
