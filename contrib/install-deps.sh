@@ -15,6 +15,7 @@ libgit2-dev:pc=libgit2
 libsodium-dev:pc=libsodium
 libssl-dev:pc=libcrypto
 libzstd-dev:pc=libzstd
+zlib1g-dev:pc=zlib
 liblapacke-dev:pc=lapacke
 libopenblas-dev:pc=openblas|blas
 libcmocka-dev:pc=cmocka

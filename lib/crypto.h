@@ -37,8 +37,19 @@ void dml_randombytes(void *p, size_t n);
 
 void dml_sha256(unsigned char out[DML_SHA256_LEN], const void *p, size_t n);
 void dml_sha512(unsigned char out[DML_SHA512_LEN], const void *p, size_t n);
-/* SHA-1, for git's pack trailer only: nothing dmlctl trusts rests on it. */
+/*
+ * SHA-1, for git's object names and pack checksums only: nothing dmlctl
+ * trusts rests on it.  libcrypto's, with the CPU's SHA instructions; it
+ * does not detect collision attacks as git's does, which matters only for
+ * reading objects, never for naming those we write.
+ */
 void dml_sha1(unsigned char out[20], const void *p, size_t n);
+struct dml_sha1_ctx {
+	_Alignas(16) unsigned char opaque[128];
+};
+void dml_sha1_init(struct dml_sha1_ctx *c);
+void dml_sha1_update(struct dml_sha1_ctx *c, const void *p, size_t n);
+void dml_sha1_final(struct dml_sha1_ctx *c, unsigned char out[20]);
 
 /* Incremental SHA-256, for streams. */
 struct dml_sha256_ctx {

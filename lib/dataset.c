@@ -25,6 +25,7 @@
 #include "dml/csv.h"
 #include "dml/dataset.h"
 #include "dml/manifest.h"
+#include "dml/pack.h"
 #include "dml/schema.h"
 
 #define READ_SIZE ((size_t)1 << 20)
@@ -298,7 +299,7 @@ struct rslot {
 struct reader {
 	const struct stored *st;
 	const struct dml_repo *parent;	/* workers open it again */
-	const char *objdir;
+	struct dml_packs *packs;	/* its packs, for direct reads */
 	struct rslot *slots;
 	size_t window;
 	pthread_mutex_t mu;
@@ -308,7 +309,7 @@ struct reader {
 	int stop;
 };
 
-/* Per thread: a zstd context and a git handle for objects not loose. */
+/* Per thread: a zstd context and a git handle for chunks not read directly. */
 struct rworker {
 	struct reader *rd;
 	struct dml_repo *repo;	/* the caller's, or opened on first need */
@@ -318,10 +319,11 @@ struct rworker {
 };
 
 /*
- * Chunks are loose objects in stored zlib form, unless `git gc` has packed
- * them: unless `slow`, read the file directly when it is there, through
- * libgit2 otherwise.  The direct read checks neither the object's SHA-1 nor
- * the Adler-32, because what is read is checked against the chunk's
+ * Chunks are pack entries in stored zlib form (dml/pack.h), as publish
+ * writes them and `git gc` keeps them: unless `slow`, read the entry
+ * directly, through libgit2 when that fails (a chunk fetched in another
+ * form, or damaged).  The direct read checks neither the object's SHA-1
+ * nor the Adler-32, because what is read is checked against the chunk's
  * SHA-256 right after: the stronger check, and the one every link from the
  * signed entry rests on.  *fast says which way it went.
  */
@@ -332,8 +334,7 @@ chunk_object(struct rworker *w, const struct dml_oid *oid, struct dml_buf *raw, 
 	const struct dml_error *err;
 
 	*fast = 0;
-	if (!slow && w->rd->objdir &&
-	    ((err = dml_objects_read_stored(w->rd->objdir, oid, raw, fast)) || *fast))
+	if (!slow && ((err = dml_packs_read_blob(w->rd->packs, oid, raw, fast)) || *fast))
 		return err;
 	if (w->repo == NULL) {
 		if ((err = dml_repo_open_again(&w->repo, w->rd->parent)))
@@ -466,7 +467,6 @@ stream_chunks(struct dml_repo *r, const struct stored *st, dml_bytes_fn fn, void
 		nworkers = nthreads - 1;
 	rd.window = nworkers ? 4 * ((size_t)nworkers + 1) : 1;
 	rd.parent = r;
-	rd.objdir = dml_repo_objects_dir(r);
 	pthread_mutex_init(&rd.mu, NULL);
 	pthread_cond_init(&rd.ready, NULL);
 	pthread_cond_init(&rd.space, NULL);
@@ -475,6 +475,8 @@ stream_chunks(struct dml_repo *r, const struct stored *st, dml_bytes_fn fn, void
 		err = dml_error_nomem();
 		goto done;
 	}
+	if ((err = dml_repo_packs_open(r, &rd.packs)))
+		goto done;
 	for (t = 0; t <= nworkers; t++) {
 		ws[t].rd = &rd;
 		if ((err = dml_zstd_new(&ws[t].z)))
@@ -547,6 +549,7 @@ done:
 	}
 	free(rd.slots);
 	free(ws);
+	dml_packs_free(rd.packs);
 	pthread_cond_destroy(&rd.ready);
 	pthread_cond_destroy(&rd.space);
 	pthread_mutex_destroy(&rd.mu);
@@ -1100,8 +1103,12 @@ struct cjob {
 	int fresh;
 	size_t seq;		/* its place in the file */
 	unsigned char id[32];
-	struct dml_oid oid;	/* when fresh */
+	struct dml_pack_obj po;	/* when fresh: its object */
 	size_t csize;
+	/* Done out of order, waiting for its turn to go into the pack: */
+	unsigned char *entry;	/* its pack entry when fresh */
+	size_t entry_len;
+	struct cjob *next_done;
 };
 
 /* Jobs live until the end, in pages that never move. */
@@ -1113,23 +1120,28 @@ struct cjob {
  */
 struct batch {
 	struct block *b;
-	size_t first, n;	/* jobs first .. first + n - 1 */
+	size_t n;
+	struct cjob *jobs[];	/* workers never look jobs up by number */
 };
 
 /*
  * The publisher.  With one thread, this one does everything in order.
  * With more: this one reads, hashes the whole file and cuts chunks; one
  * thread parses the CSV and infers the schema; workers (one per core) hash
- * each chunk, look it up and compress and store it when new.  Each queue
- * is bounded, so memory is too.  The manifest is assembled from the jobs
- * at the end, in file order, so it does not depend on which worker did
- * what; which of two equal chunks is stored first does not matter either,
- * the stored object is the same.
+ * each chunk, look it up and compress it when new.  Each queue is bounded,
+ * so memory is too.  New chunks go into one pack (dml/pack.h), in file
+ * order whichever worker finished first, so the pack's bytes do not depend
+ * on the threads; so is the manifest, assembled from the jobs at the end.
+ * One pack rather than a loose object per chunk: a file system creates
+ * thousands of small files more slowly than zstd compresses them.
  */
 struct publisher {
 	struct dml_ledger *l;
 	const struct dml_publish_opts *o;
-	const char *objdir;
+	struct dml_packw *pack;
+	pthread_mutex_t packmu;		/* workers append in turn */
+	size_t pack_next;		/* the job whose entry goes in next */
+	struct cjob *done;		/* jobs done before their turn, by seq */
 	struct dml_csv *csv;
 	struct dml_schema_builder *sb;
 	struct dml_cdc_params cdc;
@@ -1147,7 +1159,7 @@ struct publisher {
 	unsigned nworkers;		/* 0: no threads but this one */
 	int csv_started;
 	struct dml_zstd *z;		/* this thread's, when it compresses */
-	struct dml_buf packed;
+	struct dml_buf packed, entry;
 	atomic_int failed;		/* a thread failed: stop early */
 	pthread_mutex_t errmu;
 	struct dml_error err;		/* the first failure of a thread */
@@ -1232,9 +1244,10 @@ csv_main(void *arg)
 	return NULL;
 }
 
-/* Hash a chunk; compress and store it if it is new. */
+/* Hash a chunk; compress it and make its pack entry if it is new. */
 static const struct dml_error *
-chunk_work(struct publisher *p, struct dml_zstd *z, struct dml_buf *packed, struct cjob *j)
+chunk_work(struct publisher *p, struct dml_zstd *z, struct dml_buf *packed,
+    struct dml_buf *entry, struct cjob *j)
 {
 	const struct dml_error *err = NULL;
 
@@ -1248,11 +1261,52 @@ chunk_work(struct publisher *p, struct dml_zstd *z, struct dml_buf *packed, stru
 		pthread_mutex_unlock(&p->indexmu);
 	if (err || !j->fresh)
 		return err;
-	if ((err = dml_zstd_compress(z, packed, j->p, j->n, DML_ZSTD_LEVEL)) ||
-	    (err = dml_objects_write_stored(p->objdir, &j->oid, packed->data, packed->len)))
+	if ((err = dml_zstd_compress(z, packed, j->p, j->n, DML_ZSTD_LEVEL)))
 		return err;
 	j->csize = packed->len;
-	return NULL;
+	entry->len = 0;
+	return dml_pack_entry(entry, &j->po, DML_OBJ_BLOB, packed->data, packed->len);
+}
+
+/*
+ * Job j is done, its entry (when fresh) in `entry`: into the pack if its
+ * turn has come, with whatever finished before its turn and now follows
+ * it; else it waits in p->done, holding its entry.
+ */
+static const struct dml_error *
+pack_in_turn(struct publisher *p, struct cjob *j, struct dml_buf *entry)
+{
+	const struct dml_error *err = NULL;
+	struct cjob **at;
+
+	pthread_mutex_lock(&p->packmu);
+	if (j->seq != p->pack_next) {
+		if (j->fresh && (j->entry = (unsigned char *)dml_buf_detach(entry,
+		    &j->entry_len)) == NULL) {
+			err = dml_error_nomem();
+			goto done;
+		}
+		for (at = &p->done; *at && (*at)->seq < j->seq; at = &(*at)->next_done)
+			;
+		j->next_done = *at;
+		*at = j;
+		goto done;
+	}
+	if (j->fresh)
+		err = dml_packw_add(p->pack, &j->po, entry->data, entry->len);
+	p->pack_next++;
+	while (err == NULL && p->done && p->done->seq == p->pack_next) {
+		struct cjob *q = p->done;
+		p->done = q->next_done;
+		if (q->fresh)
+			err = dml_packw_add(p->pack, &q->po, q->entry, q->entry_len);
+		free(q->entry);
+		q->entry = NULL;
+		p->pack_next++;
+	}
+done:
+	pthread_mutex_unlock(&p->packmu);
+	return err;
 }
 
 static void *
@@ -1260,7 +1314,7 @@ worker_main(void *arg)
 {
 	struct publisher *p = arg;
 	struct dml_zstd *z = NULL;
-	struct dml_buf packed = DML_BUF_INIT;
+	struct dml_buf packed = DML_BUF_INIT, entry = DML_BUF_INIT;
 	const struct dml_error *err = dml_zstd_new(&z);
 	struct batch *t;
 	size_t i;
@@ -1268,10 +1322,11 @@ worker_main(void *arg)
 	if (err)
 		set_error(p, err);
 	while ((t = queue_pop(&p->zq)) != NULL) {
-		for (i = t->first; i < t->first + t->n; i++) {
-			struct cjob *j = job_at(p, i);
+		for (i = 0; i < t->n; i++) {
+			struct cjob *j = t->jobs[i];
 			if (err == NULL && !atomic_load(&p->failed) &&
-			    (err = chunk_work(p, z, &packed, j)))
+			    ((err = chunk_work(p, z, &packed, &entry, j)) ||
+			    (err = pack_in_turn(p, j, &entry))))
 				set_error(p, err);
 			j->p = NULL;
 		}
@@ -1280,6 +1335,7 @@ worker_main(void *arg)
 	}
 	dml_zstd_free(z);
 	dml_buf_release(&packed);
+	dml_buf_release(&entry);
 	return NULL;
 }
 
@@ -1321,8 +1377,10 @@ pub_chunk(struct publisher *p, const unsigned char *data, size_t n)
 	j->p = data;
 	j->n = (uint32_t)n;
 	if (p->nworkers == 0) {
-		const struct dml_error *err = chunk_work(p, p->z, &p->packed, j);
+		const struct dml_error *err = chunk_work(p, p->z, &p->packed, &p->entry, j);
 		j->p = NULL;
+		if (err == NULL && j->fresh)
+			err = dml_packw_add(p->pack, &j->po, p->entry.data, p->entry.len);
 		return err;
 	}
 	return NULL;
@@ -1333,14 +1391,16 @@ static const struct dml_error *
 pub_batch(struct publisher *p, struct block *b, size_t first)
 {
 	struct batch *t;
+	size_t i;
 
 	if (p->nworkers == 0 || first == p->njobs)
 		return NULL;
-	if ((t = malloc(sizeof(*t))) == NULL)
+	if ((t = malloc(sizeof(*t) + (p->njobs - first) * sizeof(t->jobs[0]))) == NULL)
 		return dml_error_nomem();
 	t->b = b;
-	t->first = first;
 	t->n = p->njobs - first;
+	for (i = 0; i < t->n; i++)
+		t->jobs[i] = job_at(p, first + i);
 	atomic_fetch_add(&b->refs, 1);
 	queue_push(&p->zq, t);
 	return NULL;
@@ -1388,7 +1448,7 @@ chunk_tree(struct publisher *p, struct dml_oid *out)
 			continue;	/* a file may repeat a chunk: list it once */
 		sl->listed = 1;
 		if (sl->job != SIZE_MAX)
-			sl->oid = job_at(p, sl->job)->oid;
+			sl->oid = job_at(p, sl->job)->po.oid;
 		dml_hex_encode(name, p->m.chunks[i].id, 32);
 		items[n].name = name;
 		items[n].oid = sl->oid;
@@ -1421,6 +1481,7 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	const struct dml_dataset_head *h;
 	struct stat st0, st1;
 	struct block *cur = NULL;
+	const char *objdir;
 	size_t len = 0, cap;
 	uint64_t total = 0;
 	off_t offset = 0;
@@ -1437,6 +1498,7 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	pthread_mutex_init(&p.errmu, NULL);
 	pthread_mutex_init(&p.indexmu, NULL);
 	pthread_mutex_init(&p.blockmu, NULL);
+	pthread_mutex_init(&p.packmu, NULL);
 	atomic_init(&p.failed, 0);
 	dml_manifest_init(&p.m);
 	dml_stmt_builder_init(&b, "dataset.publish");
@@ -1465,10 +1527,12 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	cap = p.block_size = READ_SIZE + p.cdc.max;
 	if ((err = dml_csv_new(&p.csv, o->sep, o->what)) || (err = index_load(l, &p.index)))
 		goto done;
-	if ((p.objdir = dml_repo_objects_dir(dml_ledger_repo(l))) == NULL) {
+	if ((objdir = dml_repo_objects_dir(dml_ledger_repo(l))) == NULL) {
 		err = dml_error_fmt(DML_ERR_IO, "cannot find the object directory");
 		goto done;
 	}
+	if ((err = dml_packw_new(&p.pack, objdir)))
+		goto done;
 	if ((err = thread_count(o->threads, &nthreads)))
 		goto done;
 	/* Compression is most of the work: one worker per thread asked for. */
@@ -1560,6 +1624,10 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	}
 	if (p.nworkers == 0 && (err = dml_csv_finish(p.csv, pub_record, &p)))
 		goto done;
+	if (p.pack_next != p.njobs && p.nworkers) {
+		err = dml_error_fmt(DML_ERR_INTERNAL, "a chunk was not packed");
+		goto done;
+	}
 	for (i = 0; i < p.njobs; i++) {
 		const struct cjob *j = job_at(&p, i);
 		if ((err = dml_manifest_add(&p.m, j->id, j->n)))
@@ -1586,6 +1654,10 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		err = dml_error_fmt(DML_ERR_IO, "'%s' changed while it was read", o->what);
 		goto done;
 	}
+	/* The chunks are in place before anything names them. */
+	if ((err = dml_packw_finish(p.pack)))
+		goto done;
+	dml_repo_objects_refresh(dml_ledger_repo(l));
 	dml_sha256_final(&p.file, p.m.file);
 	p.m.size = total;
 	p.m.cdc_min = p.cdc.min;
@@ -1650,6 +1722,14 @@ done:
 	free(p.pages);
 	dml_zstd_free(p.z);
 	dml_buf_release(&p.packed);
+	dml_buf_release(&p.entry);
+	while (p.done) {
+		struct cjob *q = p.done;
+		p.done = q->next_done;
+		free(q->entry);
+	}
+	dml_packw_free(p.pack);
+	pthread_mutex_destroy(&p.packmu);
 	queue_destroy(&p.csvq);
 	queue_destroy(&p.zq);
 	pthread_mutex_destroy(&p.errmu);

@@ -30,6 +30,7 @@
 #include <git2/sys/repository.h>
 
 #include "crypto.h"
+#include "dml/pack.h"
 #include "dml/repo.h"
 #include "dml/version.h"
 
@@ -301,79 +302,55 @@ dml_repo_workdir(const struct dml_repo *r)
 	return git_repository_workdir(r->git);
 }
 
-static uint32_t adler32(uint32_t a, const unsigned char *p, size_t n);
-static const struct dml_error *stored_blocks(struct dml_buf *b, const unsigned char *p, size_t n,
-    int last);
-
-#define PACK_PIECE (8u << 20)
-
 static int
 oid_cmp(const void *a, const void *b)
 {
 	return git_oid_cmp(a, b);
 }
 
-/* One pack entry: type and size, then the object as a zlib stream of stored blocks. */
-static const struct dml_error *
-pack_one(git_odb *odb, const git_oid *id, struct dml_buf *out)
-{
-	git_odb_object *o;
-	unsigned char h[16], t[4];
-	size_t hl = 0, n;
-	uint64_t sz;
-	uint32_t a;
-	const struct dml_error *err;
-
-	if (git_odb_read(&o, odb, id) < 0)
-		return giterr("cannot read a batched object");
-	n = git_odb_object_size(o);
-	sz = n;
-	h[hl++] = (unsigned char)((git_odb_object_type(o) << 4) | (sz & 15));
-	for (sz >>= 4; sz; sz >>= 7) {
-		h[hl - 1] |= 0x80;
-		h[hl++] = sz & 0x7f;
-	}
-	a = adler32(1, git_odb_object_data(o), n);
-	t[0] = a >> 24, t[1] = a >> 16, t[2] = a >> 8, t[3] = a;
-	if ((err = dml_buf_add(out, h, hl)) == NULL && (err = dml_buf_add(out, "\x78\x01", 2)) == NULL &&
-	    (err = stored_blocks(out, git_odb_object_data(o), n, 1)) == NULL)
-		err = dml_buf_add(out, t, 4);
-	git_odb_object_free(o);
-	return err;
-}
-
 /*
- * The batch as a pack, without deltas and without compressing again
- * (libgit2's pack builder searches deltas among all objects, which cost
- * more than everything else on the append and clone paths; our objects are
- * small statements and trees, and chunks zstd compressed already).
+ * The batch as a pack of our own (dml/pack.h): without deltas and without
+ * compressing again (libgit2's pack builder searches deltas among all
+ * objects, which cost more than everything else on the append and clone
+ * paths; our objects are small statements and trees, and chunks zstd
+ * compressed already), and with its index written here rather than by
+ * libgit2's indexer, which would parse and hash the whole pack again.
  */
 static const struct dml_error *
-batch_pack(struct dml_repo *r, struct dml_buf *out)
+batch_pack(struct dml_repo *r)
 {
-	static const unsigned char head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, 0, 0, 0, 0 };
-	unsigned char sum[20];
-	uint32_t count = 0;
+	struct dml_packw *w = NULL;
+	struct dml_buf e = DML_BUF_INIT;
+	struct dml_pack_obj po;
+	const char *dir = dml_repo_objects_dir(r);
 	size_t i;
 	const struct dml_error *err;
 
-	if ((err = dml_buf_add(out, head, sizeof(head))))
+	if (dir == NULL)
+		return dml_error_nomem();
+	if ((err = dml_packw_new(&w, dir)))
 		return err;
 	/* Sorted, so an object written twice is packed once. */
 	qsort(r->batch_ids, r->nbatch, sizeof(*r->batch_ids), oid_cmp);
-	for (i = 0; i < r->nbatch; i++) {
+	for (i = 0; i < r->nbatch && err == NULL; i++) {
+		git_odb_object *o;
 		if (i > 0 && git_oid_equal(&r->batch_ids[i], &r->batch_ids[i - 1]))
 			continue;
-		if ((err = pack_one(r->batch_odb, &r->batch_ids[i], out)))
-			return err;
-		count++;
+		if (git_odb_read(&o, r->batch_odb, &r->batch_ids[i]) < 0) {
+			err = giterr("cannot read a batched object");
+			break;
+		}
+		e.len = 0;
+		if ((err = dml_pack_entry(&e, &po, (int)git_odb_object_type(o),
+		    git_odb_object_data(o), git_odb_object_size(o))) == NULL)
+			err = dml_packw_add(w, &po, e.data, e.len);
+		git_odb_object_free(o);
 	}
-	out->data[8] = count >> 24;
-	out->data[9] = count >> 16;
-	out->data[10] = count >> 8;
-	out->data[11] = count;
-	dml_sha1(sum, out->data, out->len);
-	return dml_buf_add(out, sum, sizeof(sum));
+	if (err == NULL)
+		err = dml_packw_finish(w);
+	dml_packw_free(w);
+	dml_buf_release(&e);
+	return err;
 }
 
 const struct dml_error *
@@ -399,32 +376,12 @@ dml_repo_batch_begin(struct dml_repo *r)
 const struct dml_error *
 dml_repo_batch_end(struct dml_repo *r, int keep)
 {
-	struct dml_buf pack = DML_BUF_INIT;
-	git_odb_writepack *wp = NULL;
-	git_indexer_progress stats;
 	const struct dml_error *err = NULL;
 
 	if (r->batch_git == NULL)
 		return NULL;
-	if (keep && r->mempack && r->nbatch > 0) {
-		size_t off;
-		memset(&stats, 0, sizeof(stats));
-		if ((err = batch_pack(r, &pack)) == NULL &&
-		    git_odb_write_pack(&wp, r->odb, NULL, NULL) < 0)
-			err = giterr("cannot write the batch's pack");
-		/* In pieces: the indexer maps its whole pack on every append. */
-		for (off = 0; err == NULL && off < pack.len; off += PACK_PIECE)
-			if (wp->append(wp, pack.data + off, pack.len - off < PACK_PIECE ?
-			    pack.len - off : PACK_PIECE, &stats) < 0)
-				err = giterr("cannot write the batch's pack");
-		if (err == NULL && wp->commit(wp, &stats) < 0)
-			err = giterr("cannot write the batch's pack");
-		if (wp)
-			wp->free(wp);
-		dml_buf_release(&pack);
-		if (err == NULL)
-			git_odb_refresh(r->odb);
-	}
+	if (keep && r->mempack && r->nbatch > 0 && (err = batch_pack(r)) == NULL)
+		git_odb_refresh(r->odb);
 	/* The odb owns the mempack backend once added. */
 	git_odb_free(r->batch_odb);
 	git_repository_free(r->batch_git);
@@ -441,42 +398,6 @@ const struct dml_error *
 dml_repo_blob_write(struct dml_repo *r, struct dml_oid *out, const void *p, size_t n)
 {
 	return write_object(r, out, p, n, GIT_OBJECT_BLOB);
-}
-
-static uint32_t
-adler32(uint32_t a, const unsigned char *p, size_t n)
-{
-	uint32_t s1 = a & 0xffff, s2 = a >> 16;
-
-	while (n > 0) {
-		size_t k = n < 5552 ? n : 5552;	/* the most bytes before a reduction */
-		n -= k;
-		while (k--) {
-			s1 += *p++;
-			s2 += s1;
-		}
-		s1 %= 65521;
-		s2 %= 65521;
-	}
-	return s2 << 16 | s1;
-}
-
-/* Append bytes as zlib "stored" deflate blocks (no compression). */
-static const struct dml_error *
-stored_blocks(struct dml_buf *b, const unsigned char *p, size_t n, int last)
-{
-	const struct dml_error *err;
-
-	do {
-		size_t k = n < 65535 ? n : 65535;
-		unsigned char h[5] = { (unsigned char)(last && k == n), k & 0xff, k >> 8,
-			~k & 0xff, (~k >> 8) & 0xff };
-		if ((err = dml_buf_add(b, h, 5)) || (err = dml_buf_add(b, p, k)))
-			return err;
-		p += k;
-		n -= k;
-	} while (n > 0);
-	return NULL;
 }
 
 const char *
@@ -692,96 +613,24 @@ dml_repo_quarantine_end(struct dml_repo *r, int keep)
 }
 
 const struct dml_error *
-dml_objects_write_stored(const char *objdir, struct dml_oid *out, const void *p, size_t n)
+dml_repo_packs_open(struct dml_repo *r, struct dml_packs **out)
 {
-	/*
-	 * A loose object is zlib data; deflating bytes zstd has compressed
-	 * gains nothing and costs more than zstd did, so the object is written
-	 * as stored deflate blocks.  (libgit2's loose backend cannot: at level
-	 * 0 it writes the object without any zlib framing, which git rejects.)
-	 * Touches no repository handle, so threads may call it at once.
-	 */
-	git_oid g;
-	struct dml_buf obj = DML_BUF_INIT, path = DML_BUF_INIT, tmp = DML_BUF_INIT;
-	char hdr[32], hex[DML_OID_HEXLEN + 1];
-	const struct dml_error *err = NULL;
-	uint32_t a;
-	int hl, fd = -1;
+	const char *dirs[2];
+	size_t n = 0;
 
-	if (git_odb_hash(&g, p, n, GIT_OBJECT_BLOB) < 0)
-		return giterr("cannot hash object");
-	from_git(out, &g);
-	git_oid_tostr(hex, sizeof(hex), &g);
-	hl = snprintf(hdr, sizeof(hdr), "blob %zu", n) + 1;	/* with its NUL */
-	a = adler32(adler32(1, (const unsigned char *)hdr, (size_t)hl), p, n);
-	if ((err = dml_buf_grow(&obj, n + (size_t)hl + 5 * (n / 65535 + 2) + 6)) ||
-	    (err = dml_buf_add(&obj, "\x78\x01", 2)) ||
-	    (err = stored_blocks(&obj, (const unsigned char *)hdr, (size_t)hl, 0)) ||
-	    (err = stored_blocks(&obj, p, n, 1)))
-		goto done;
-	{
-		unsigned char t[4] = { a >> 24, a >> 16, a >> 8, a };
-		if ((err = dml_buf_add(&obj, t, 4)))
-			goto done;
-	}
-	if ((err = dml_buf_addf(&path, "%s%.2s", objdir, hex)) ||
-	    (err = dml_buf_addf(&tmp, "%s/tmp_dmlctl_XXXXXX", path.data)))
-		goto done;
-	if (mkdir((const char *)path.data, 0777) != 0 && errno != EEXIST) {
-		err = dml_error_errno(errno, "cannot create '%s'", path.data);
-		goto done;
-	}
-	if ((fd = mkstemp((char *)tmp.data)) < 0) {
-		err = dml_error_errno(errno, "cannot create an object in '%s'", path.data);
-		goto done;
-	}
-	{
-		const unsigned char *q = obj.data;
-		size_t left = obj.len;
-		while (left > 0 && err == NULL) {
-			ssize_t w = write(fd, q, left);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				err = dml_error_errno(errno, "cannot write an object in '%s'", path.data);
-			else {
-				q += w;
-				left -= (size_t)w;
-			}
-		}
-	}
-	if (fchmod(fd, 0444) != 0 && err == NULL)
-		err = dml_error_errno(errno, "cannot write an object in '%s'", path.data);
-	if (close(fd) != 0 && err == NULL)
-		err = dml_error_errno(errno, "cannot write an object in '%s'", path.data);
-	if ((err = err ? err : dml_buf_addf(&path, "/%s", hex + 2)) == NULL &&
-	    rename((const char *)tmp.data, (const char *)path.data) != 0)
-		err = dml_error_errno(errno, "cannot write object '%s'", path.data);
-	if (err)
-		unlink((const char *)tmp.data);
-done:
-	dml_buf_release(&obj);
-	dml_buf_release(&path);
-	dml_buf_release(&tmp);
-	return err;
+	/* A quarantine's packs, then the store's. */
+	if ((dirs[n] = dml_repo_objects_dir(r)) == NULL)
+		return dml_error_nomem();
+	n++;
+	if (r->qdir != NULL && r->objdir != NULL)
+		dirs[n++] = r->objdir;
+	return dml_packs_open(out, dirs, n);
 }
 
-const struct dml_error *
-dml_repo_blob_write_stored(struct dml_repo *r, struct dml_oid *out, const void *p, size_t n)
+void
+dml_repo_objects_refresh(struct dml_repo *r)
 {
-	git_oid g;
-	const char *dir;
-
-	if (r->batch_odb)
-		return write_object(r, out, p, n, GIT_OBJECT_BLOB);
-	if (git_odb_hash(&g, p, n, GIT_OBJECT_BLOB) < 0)
-		return giterr("cannot hash object");
-	from_git(out, &g);
-	if (git_odb_exists(r->odb, &g))
-		return NULL;
-	if ((dir = dml_repo_objects_dir(r)) == NULL)
-		return giterr("cannot find the object directory");
-	return dml_objects_write_stored(dir, out, p, n);
+	git_odb_refresh(r->odb);
 }
 
 int
@@ -828,109 +677,6 @@ dml_repo_blob_read(struct dml_repo *r, const struct dml_oid *id, struct dml_buf 
 	dml_buf_reset(out);
 	err = dml_buf_add(out, git_odb_object_data(obj), git_odb_object_size(obj));
 	git_odb_object_free(obj);
-	return err;
-}
-
-/*
- * Undo what dml_objects_write_stored did: a zlib stream of stored deflate
- * blocks around "blob <size>\0" and the content.  The blocks are unpacked
- * in place (each block's bytes move down over the headers before them),
- * then the content moves to the front.  0 when the bytes have exactly that
- * form, -1 for anything else.
- */
-static int
-unstore(struct dml_buf *b)
-{
-	unsigned char *p = b->data;
-	size_t n = b->len, r = 2, w = 0, hl, size;
-	const unsigned char *nul;
-	int last = 0;
-
-	/* CMF: deflate with a window of at most 32 KiB; FLG: no dictionary. */
-	if (n < 2 || (p[0] & 0x0f) != 8 || (p[0] >> 4) > 7 || (p[1] & 0x20) ||
-	    ((unsigned)p[0] << 8 | p[1]) % 31 != 0)
-		return -1;
-	while (!last) {
-		size_t len;
-
-		/* A stored block's 3 header bits are BFINAL and BTYPE 00, then padding. */
-		if (n - r < 5 || p[r] > 1)
-			return -1;
-		last = p[r];
-		len = (size_t)p[r + 1] | (size_t)p[r + 2] << 8;
-		if ((size_t)((p[r + 3] | p[r + 4] << 8) ^ 0xffff) != len || n - r - 5 < len)
-			return -1;
-		memmove(p + w, p + r + 5, len);
-		w += len;
-		r += 5 + len;
-	}
-	/* The Adler-32 and nothing after it. */
-	if (n - r != 4)
-		return -1;
-	if (w < 6 || memcmp(p, "blob ", 5) != 0 || (nul = memchr(p, '\0', w)) == NULL)
-		return -1;
-	hl = (size_t)(nul - p) + 1;
-	size = 0;
-	for (r = 5; r < hl - 1; r++) {
-		if (p[r] < '0' || p[r] > '9' || (r > 5 && p[5] == '0') || size > (SIZE_MAX - 9) / 10)
-			return -1;
-		size = size * 10 + (size_t)(p[r] - '0');
-	}
-	if (hl == 6 || size != w - hl)
-		return -1;
-	memmove(p, p + hl, size);
-	b->len = size;
-	return 0;
-}
-
-const struct dml_error *
-dml_objects_read_stored(const char *objdir, const struct dml_oid *id, struct dml_buf *out,
-    int *found)
-{
-	/*
-	 * git reads a loose object by inflating it and hashing it; for a
-	 * stored zlib stream the inflating is a copy, and SHA-1 (libgit2's
-	 * collision-detecting one) costs more than decompressing a dataset
-	 * chunk.  Here the file is read and unpacked without either.  The
-	 * Adler-32 and the SHA-1 are not checked: this is for callers that
-	 * check the content against a stronger digest of their own (dataset
-	 * chunks by the SHA-256 of their plain bytes), which catches whatever
-	 * the skipped checks would have, and a damaged stream is refused here
-	 * or by them.  Touches no repository handle.
-	 */
-	char hex[DML_OID_HEXLEN + 1], path[4096];
-	struct stat st;
-	size_t got = 0;
-	int fd, n;
-	const struct dml_error *err = NULL;
-
-	*found = 0;
-	dml_oid_hex(hex, id);
-	n = snprintf(path, sizeof(path), "%s%.2s/%s", objdir, hex, hex + 2);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 2 ||
-	    (uint64_t)st.st_size > SIZE_MAX / 2)
-		goto done;
-	dml_buf_reset(out);
-	if ((err = dml_buf_grow(out, (size_t)st.st_size)))
-		goto done;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, out->data + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto done;
-		got += (size_t)r;
-	}
-	out->len = got;
-	*found = unstore(out) == 0;
-done:
-	close(fd);
-	if (!*found)
-		dml_buf_reset(out);
 	return err;
 }
 

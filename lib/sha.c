@@ -14,6 +14,8 @@
 
 _Static_assert(sizeof(SHA256_CTX) <= sizeof(((struct dml_sha256_ctx *)0)->opaque),
     "sha256 state does not fit");
+_Static_assert(sizeof(SHA_CTX) <= sizeof(((struct dml_sha1_ctx *)0)->opaque),
+    "sha1 state does not fit");
 
 void
 dml_sha256(unsigned char out[DML_SHA256_LEN], const void *p, size_t n)
@@ -25,6 +27,24 @@ void
 dml_sha1(unsigned char out[20], const void *p, size_t n)
 {
 	SHA1(p, n, out);
+}
+
+void
+dml_sha1_init(struct dml_sha1_ctx *c)
+{
+	SHA1_Init((SHA_CTX *)c->opaque);
+}
+
+void
+dml_sha1_update(struct dml_sha1_ctx *c, const void *p, size_t n)
+{
+	SHA1_Update((SHA_CTX *)c->opaque, p, n);
+}
+
+void
+dml_sha1_final(struct dml_sha1_ctx *c, unsigned char out[20])
+{
+	SHA1_Final(out, (SHA_CTX *)c->opaque);
 }
 
 void

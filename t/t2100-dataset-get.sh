@@ -321,6 +321,14 @@ test_expect_success 'DMLCTL_THREADS: one thread or several store and give back t
 		grep -v "statement" tree$t >data$t || return 1
 	done &&
 	test_cmp data1 data3 &&
+	# one pack each, byte for byte the same, and no loose chunk
+	(cd threads1/.git/objects/pack && ls) >packs1 &&
+	(cd threads3/.git/objects/pack && ls) >packs3 &&
+	test_cmp packs1 packs3 &&
+	test "$(wc -l <packs1)" -eq 2 &&
+	cmp threads1/.git/objects/pack/*.pack threads3/.git/objects/pack/*.pack &&
+	git -C threads1 count-objects -v >count &&
+	test_grep "^in-pack: $(($(json_get pub1.json new_chunks)))\$" count &&
 	for t in 1 2 5; do
 		DMLCTL_THREADS=$t dmlctl -C threads1 dataset get many >got$t &&
 		cmp many.csv got$t &&
@@ -346,23 +354,12 @@ test_expect_success 'chunks packed by git gc read back the same' '
 	test_cmp want out
 '
 
-test_expect_success 'a chunk object damaged in its stored form is named as damaged' '
+test_expect_success 'a chunk damaged inside its pack is named as damaged' '
 	cp -R threads3 stored &&
-	"$PYTHON" - stored >damaged <<-\EOF &&
-	import os, subprocess, sys
-	repo = sys.argv[1]
-	tree = subprocess.run(["git", "-C", repo, "ls-tree", "refs/dml/ledger:chunks"],
-	    stdout=subprocess.PIPE, check=True).stdout.decode().splitlines()
-	oid, name = tree[3].split(" ")[2].split("\t")
-	path = os.path.join(repo, ".git", "objects", oid[:2], oid[2:])
-	data = bytearray(open(path, "rb").read())
-	assert data[:2] == b"\x78\x01", "not written in stored form"
-	data[len(data) // 2] ^= 0x20
-	os.chmod(path, 0o644)
-	open(path, "wb").write(data)
-	print(name)
-	EOF
-	hex=$(cat damaged) &&
+	git -C stored ls-tree refs/dml/ledger:chunks >tree &&
+	oid=$(sed -n "4s/^100644 blob \([0-9a-f]*\)	.*/\1/p" tree) &&
+	hex=$(sed -n "4s/.*	//p" tree) &&
+	"$PYTHON" "$TEST_DIRECTORY/damage-pack.py" stored/.git "$oid" >/dev/null &&
 	for t in 1 3; do
 		test_expect_exit 1 env DMLCTL_THREADS=$t dmlctl -C stored dataset get many \
 			-o "$PWD/damaged.csv" 2>err &&
@@ -371,6 +368,7 @@ test_expect_success 'a chunk object damaged in its stored form is named as damag
 	done &&
 	test_expect_exit 1 dmlctl -C stored dataset verify >out &&
 	test_grep "^FAILED many@1 (entry #1): chunk sha256:$hex is damaged" out &&
+	test_must_fail git -C stored fsck --strict >/dev/null 2>&1 &&
 	rm -rf stored
 '
 

@@ -75,12 +75,14 @@ test_expect_success 'setup: an ssh key imported into dmlctl, data, a generator o
 	# tamper.py MODE GITDIR COMMIT FILE INDEX: the INDEX-th chunk (in file
 	# order) of the entry COMMIT, which stores FILE, with one digit of its
 	# second half changed and stored as a valid zstd frame (one raw block per
-	# 128 KiB).  MODE "in-place" overwrites the file of the chunk object, so the
-	# object no longer matches its name; "blob" writes a new blob.  Prints
-	# the chunk hex ID, its offset in FILE, and the old and new blob IDs.
+	# 128 KiB), written as a new blob ("blob"); or ("in-place") the chunk
+	# object damaged where it lies in its pack, so that it no longer matches
+	# its name (damage-pack.py).  Prints the chunk hex ID, its offset in FILE,
+	# and the old and new blob IDs.
 	cat >tamper.py <<-\EOF &&
-	import hashlib, os, struct, subprocess, sys, zlib
+	import hashlib, os, struct, subprocess, sys
 	mode, gitdir, commit, path, idx = sys.argv[1:5] + [int(sys.argv[5])]
+	damage = os.environ.get("DAMAGE_PACK")
 	def git(*a, **kw):
 	    return subprocess.run(["git", "--git-dir", gitdir] + list(a), check=True,
 	        stdout=subprocess.PIPE, **kw).stdout
@@ -101,10 +103,8 @@ test_expect_success 'setup: an ssh key imported into dmlctl, data, a generator o
 	    frame += struct.pack("<I", (len(block) << 3) | last)[:3] + block
 	old = git("rev-parse", "%s:chunks/%s" % (commit, hexid)).decode().strip()
 	if mode == "in-place":
-	    obj = os.path.join(gitdir, "objects", old[:2], old[2:])
-	    os.unlink(obj)
-	    with open(obj, "wb") as f:
-	        f.write(zlib.compress(b"blob %d\0" % len(frame) + frame))
+	    subprocess.run([sys.executable, damage, gitdir, old], check=True,
+	        stdout=subprocess.DEVNULL)
 	    new = old
 	else:
 	    new = git("hash-object", "-w", "--stdin", input=frame).decode().strip()
@@ -206,7 +206,8 @@ test_expect_success 'dataset verify: -h, bad arguments, unknown datasets' '
 test_expect_success 'damage a chunk object that both versions use, in a copy' '
 	cp -R repo damaged &&
 	c=$(nth_commit damaged 3) &&
-	"$PYTHON" tamper.py in-place damaged/.git "$c" v1.csv 1 >damaged.chunk &&
+	DAMAGE_PACK="$TEST_DIRECTORY/damage-pack.py" \
+		"$PYTHON" tamper.py in-place damaged/.git "$c" v1.csv 1 >damaged.chunk &&
 	read hex off old new <damaged.chunk &&
 	git -C damaged ls-tree -r "$(nth_commit damaged 4)" >tree4 &&
 	test_grep "blob $old	chunks/$hex\$" tree4 &&
@@ -273,12 +274,24 @@ test_expect_success 'remove the damaged copy (git fsck fails there, as it should
 
 # ---- a chunk object missing (in a copy) ----
 
+# unpack_all REPO: every pack of REPO turned into loose objects, so that one
+# of them can be removed.
+unpack_all() {
+	mkdir "$1.packs" &&
+	mv "$1"/.git/objects/pack/pack-* "$1.packs"/ &&
+	for _p in "$1.packs"/*.pack; do
+		git -C "$1" unpack-objects -q <"$_p" || return 1
+	done &&
+	rm -rf "$1.packs"
+}
+
 test_expect_success 'a missing chunk object is named by get, dataset verify and ledger verify' '
 	cp -R repo missing &&
 	c=$(nth_commit missing 4) &&
 	"$PYTHON" tamper.py blob missing/.git "$c" v2.csv 2 >missing.chunk &&
 	read hex off old new <missing.chunk &&
-	rm -f "missing/.git/objects/$(echo $old | cut -c1-2)/$(echo $old | cut -c3-)" &&
+	unpack_all missing &&
+	rm "missing/.git/objects/$(echo $old | cut -c1-2)/$(echo $old | cut -c3-)" &&
 	test_must_fail dmlctl -C missing dataset get big -o "$PWD/out.csv" 2>err &&
 	test_grep "^error: chunk sha256:$hex " err &&
 	test ! -e out.csv &&

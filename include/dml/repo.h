@@ -62,31 +62,13 @@ const struct dml_error *dml_repo_batch_end(struct dml_repo *r, int keep);
 
 const struct dml_error *dml_repo_blob_write(struct dml_repo *r, struct dml_oid *out,
     const void *p, size_t n);
-/*
- * The same for data that is compressed already (dataset chunks): git's zlib
- * stores it without compressing again.
- */
-const struct dml_error *dml_repo_blob_write_stored(struct dml_repo *r, struct dml_oid *out,
-    const void *p, size_t n);
 /* The object directory (with a final slash), for writers in other threads. */
 const char *dml_repo_objects_dir(struct dml_repo *r);
-/*
- * Write a blob into an object directory as dml_repo_blob_write_stored does,
- * without a repository handle: safe to call from several threads at once.
- */
-const struct dml_error *dml_objects_write_stored(const char *objdir, struct dml_oid *out,
-    const void *p, size_t n);
-/*
- * Read a blob that dml_objects_write_stored wrote, straight from its file,
- * without a repository handle: safe to call from several threads at once.
- * *found is 1 when out holds the content; 0 when the object is not such a
- * loose file (missing, packed, compressed by git, malformed), and the
- * caller reads it with dml_repo_blob_read(), which says what is wrong.
- * Neither the object's name nor zlib's checksum is verified: only for data
- * the caller checks against a digest of its own.
- */
-const struct dml_error *dml_objects_read_stored(const char *objdir, const struct dml_oid *id,
-    struct dml_buf *out, int *found);
+/* See objects written behind libgit2's back (a pack of dml/pack.h). */
+void dml_repo_objects_refresh(struct dml_repo *r);
+/* Its packs, for direct reads (dml/pack.h): a quarantine's too while one is open. */
+struct dml_packs;
+const struct dml_error *dml_repo_packs_open(struct dml_repo *r, struct dml_packs **out);
 /* Is the object in the repository? */
 int dml_repo_has(struct dml_repo *r, const struct dml_oid *id);
 /* Read a blob; DML_ERR_NOTFOUND if missing, DML_ERR_VERIFY if not a blob. */
