@@ -8,8 +8,10 @@
  * state is resumable at any byte, so a feed may end anywhere: between the
  * two quotes of a doubled quote, between CR and LF, inside a field.
  *
- * Runs of ordinary bytes are skipped with a 256-entry class table in a
- * tight loop, with no call per byte.  A field is recorded as the offset of
+ * Runs of ordinary bytes are skipped 16 at a time where the CPU has SSE2
+ * (every x86-64 does): one comparison per special byte, a mask, and a count
+ * of trailing zeros; elsewhere, and in the last 15 bytes of a feed, with a
+ * 256-entry class table in a tight loop.  Both stop at the same byte.  A field is recorded as the offset of
  * its end within the record (4 bytes, two flag bits on top); its start is
  * one past the previous field's end.  Fields are turned into pointers only
  * when the record is complete, and point straight into the caller's bytes
@@ -30,6 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "dml/csv.h"
 
@@ -68,6 +73,37 @@ struct dml_csv {
 	unsigned char *scratch;		/* unescaped fields with doubled quotes */
 	size_t scratch_cap;
 };
+
+/*
+ * The first index from j on (at most lim) whose byte is not ordinary in
+ * class table cls, whose special bytes are a, b, c, d and NUL.
+ */
+static inline size_t
+skip_ordinary(const unsigned char *s, size_t j, size_t lim, const unsigned char *cls,
+    unsigned char a, unsigned char b, unsigned char c, unsigned char d)
+{
+#if defined(__SSE2__)
+	const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+	const __m128i vc = _mm_set1_epi8((char)c), vd = _mm_set1_epi8((char)d);
+	const __m128i zero = _mm_setzero_si128();
+
+	while (j + 16 <= lim) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+		    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vc), _mm_cmpeq_epi8(x, vd)),
+		    _mm_cmpeq_epi8(x, zero)));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+		if (bits)
+			return j + (size_t)__builtin_ctz(bits);
+		j += 16;
+	}
+#else
+	(void)a, (void)b, (void)c, (void)d;
+#endif
+	while (j < lim && cls[s[j]] == C_ORD)
+		j++;
+	return j;
+}
 
 static const struct dml_error *
 sticky(struct dml_csv *p, const struct dml_error *err)
@@ -354,9 +390,7 @@ dml_csv_feed(struct dml_csv *p, const void *data, size_t n, dml_csv_record_fn fn
 			}
 			/* FALLTHROUGH */
 		case ST_UNQUOTED:
-			j = i;
-			while (j < lim && cls[d[j]] == C_ORD)
-				j++;
+			j = skip_ordinary(d, i, lim, cls, (unsigned char)p->sep, '"', '\n', '\r');
 			i = j;
 			if (j == lim) {
 				st = ST_UNQUOTED;
@@ -393,9 +427,7 @@ dml_csv_feed(struct dml_csv *p, const void *data, size_t n, dml_csv_record_fn fn
 			}
 			break;
 		case ST_QUOTED:
-			j = i;
-			while (j < lim && qcls[d[j]] == C_ORD)
-				j++;
+			j = skip_ordinary(d, i, lim, qcls, '"', '\n', '"', '\n');
 			i = j;
 			if (j == lim)
 				break;

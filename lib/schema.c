@@ -292,39 +292,36 @@ quick_number(const char *p, size_t n, double *x)
 	static const double pow10[19] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
 		1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
 	uint64_t m = 0;
-	size_t i = 0, digits = 0, frac = 0;
-	int neg = 0, point = 0;
+	size_t i = 0, start, frac = 0;
+	int neg = 0;
+	unsigned d;
 
 #if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
 	return -1;
 #endif
 	if (n > 0 && p[0] == '-')
 		neg = i = 1;
-	for (; i < n; i++) {
-		unsigned d = (unsigned char)p[i] - '0';
-		if (d <= 9) {
-			if (++digits > 18)
-				return -1;
+	/* Digits, then maybe a point and digits; m may wrap when there are
+	 * too many, which the count below refuses. */
+	for (start = i; i < n && (d = (unsigned char)p[i] - '0') <= 9; i++)
+		m = m * 10 + d;
+	if (i < n && p[i] == '.') {
+		size_t f0 = ++i;
+		for (; i < n && (d = (unsigned char)p[i] - '0') <= 9; i++)
 			m = m * 10 + d;
-			frac += (size_t)point;
-		} else if (p[i] == '.' && !point) {
-			point = 1;
-		} else {
+		frac = i - f0;
+		if (i < n || i - start - 1 == 0 || i - start - 1 > 18 ||
+		    m > UINT64_C(1) << 53)
 			return -1;
-		}
+		*x = (double)m / pow10[frac];
+		if (neg)
+			*x = -*x;
+		return DML_VALUE_FLOAT;
 	}
-	if (!point) {
-		if (digits == 0)
-			return -1;
-		*x = neg ? -(double)m : (double)m;
-		return DML_VALUE_INTEGER;
-	}
-	if (digits == 0 || m > UINT64_C(1) << 53)
+	if (i < n || i == start || i - start > 18)
 		return -1;
-	*x = (double)m / pow10[frac];
-	if (neg)
-		*x = -*x;
-	return DML_VALUE_FLOAT;
+	*x = neg ? -(double)m : (double)m;
+	return DML_VALUE_INTEGER;
 }
 
 int

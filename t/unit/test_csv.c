@@ -374,14 +374,20 @@ test_empty_feeds(void **state)
 	dml_buf_release(&dump);
 }
 
-/* Longer inputs, split at pseudo-random points into many pieces. */
+/*
+ * Longer inputs, split at pseudo-random points into many pieces: whole,
+ * the parser scans 16 bytes at a time; in short pieces, byte by byte.
+ */
 static void
 test_random_pieces(void **state)
 {
 	struct dml_buf text = DML_BUF_INIT, whole = DML_BUF_INIT, pieces = DML_BUF_INIT;
 	char msg[DML_ERROR_MSGLEN];
 	static const char *const vals[] = { "1", "-2.5", "", "\"\"", "\"a,b\"", "\"q\"\"q\"",
-		"\"l1\nl2\"", "\"l1\r\nl2\"", "text", "\"\"\"\"", "\xc3\xa9t\xc3\xa9" };
+		"\"l1\nl2\"", "\"l1\r\nl2\"", "text", "\"\"\"\"", "\xc3\xa9t\xc3\xa9",
+		/* longer than the 16 bytes the parser scans at once */
+		"0123456789abcdefghijklmnopqrstuvwxyz0123456789",
+		"\"0123456789abcdef,0123456789abcdef\r\n0123456789abcdefghij\"\"x\"" };
 	uint32_t seed = 12345;
 	size_t cuts[64], r, c, k, j;
 
@@ -389,7 +395,7 @@ test_random_pieces(void **state)
 	for (r = 0; r < 300; r++) {
 		for (c = 0; c < 4; c++) {
 			seed = seed * 1103515245 + 12345;
-			assert_null(dml_buf_adds(&text, vals[(seed >> 16) % 11]));
+			assert_null(dml_buf_adds(&text, vals[(seed >> 16) % 13]));
 			assert_null(dml_buf_adds(&text, c < 3 ? "," : (seed >> 8) & 1 ? "\r\n" : "\n"));
 		}
 	}
