@@ -1,14 +1,13 @@
 /*
- * test_pack.c - packs written and read without libgit2: zlib's stored form
- * against zlib itself, object names against git's, the index against
- * hand-made offsets (64-bit ones too), and a written pack read back both
- * directly and through libgit2, and checked by `git verify-pack`.
+ * test_pack.c - the pieces of packs written without libgit2: zlib's stored
+ * form against zlib itself, object names against git's, the index against
+ * hand-made offsets (64-bit ones too).  Whole packs in a repository are
+ * tested in test_repo.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,6 @@
 
 #include "dml/buf.h"
 #include "dml/pack.h"
-#include "dml/repo.h"
 
 static void
 hex_of(char out[41], const struct dml_oid *id)
@@ -155,177 +153,6 @@ test_index_offsets(void **state)
 	dml_buf_release(&idx);
 }
 
-struct fixture {
-	char dir[64];
-	struct dml_repo *repo;
-	const char *objdir;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	int created;
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s", "/tmp/dml-unit-pack.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_null(dml_repo_init(&f->repo, f->dir, 1, &created));
-	assert_non_null(f->objdir = dml_repo_objects_dir(f->repo));
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	dml_repo_free(f->repo);
-	assert_int_equal(dml_remove_tree(f->dir), 0);
-	free(f);
-	return 0;
-}
-
-/* Files in <objdir>pack/: how many, and how many named tmp_*. */
-static int
-pack_files(const char *objdir, int *tmp)
-{
-	char path[256];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "%spack", objdir);
-	*tmp = 0;
-	if ((d = opendir(path)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		n++;
-		*tmp += strncmp(e->d_name, "tmp_", 4) == 0;
-	}
-	closedir(d);
-	return n;
-}
-
-/*
- * Three blobs, one of them over a stored block, and a tree: read back
- * directly (blobs only), through libgit2, and by git verify-pack, which
- * checks every CRC-32 and both checksums.
- */
-static void
-test_write_and_read(void **state)
-{
-	struct fixture *f = *state;
-	struct dml_packw *w;
-	struct dml_packs *ps;
-	struct dml_buf e = DML_BUF_INIT, got = DML_BUF_INIT;
-	struct dml_pack_obj o[4];
-	static unsigned char big[200000];
-	const char *objdir = f->objdir;
-	const unsigned char *data[3] = { (const unsigned char *)"one\n", big,
-		(const unsigned char *)"" };
-	size_t len[3] = { 4, sizeof(big), 0 }, i;
-	unsigned char tree[64];
-	size_t tl;
-	int found, tmp;
-	char cmd[512];
-
-	for (i = 0; i < sizeof(big); i++)
-		big[i] = (unsigned char)(i * 2654435761u >> 13);
-	assert_null(dml_packw_new(&w, objdir));
-	assert_int_equal(pack_files(objdir, &tmp), 1);
-	assert_int_equal(tmp, 1);
-	for (i = 0; i < 3; i++) {
-		e.len = 0;
-		assert_null(dml_pack_entry(&e, &o[i], DML_OBJ_BLOB, data[i], len[i]));
-		assert_null(dml_packw_add(w, &o[i], e.data, e.len));
-	}
-	/* A tree naming the first blob. */
-	memcpy(tree, "100644 a", 9);
-	memcpy(tree + 9, o[0].oid.id, 20);
-	tl = 29;
-	e.len = 0;
-	assert_null(dml_pack_entry(&e, &o[3], DML_OBJ_TREE, tree, tl));
-	assert_null(dml_packw_add(w, &o[3], e.data, e.len));
-	assert_int_equal(dml_packw_count(w), 4);
-	assert_null(dml_packw_finish(w));
-	dml_packw_free(w);
-	assert_int_equal(pack_files(objdir, &tmp), 2);
-	assert_int_equal(tmp, 0);
-
-	const char *dirs[1] = { objdir };
-	assert_null(dml_packs_open(&ps, dirs, 1));
-	for (i = 0; i < 3; i++) {
-		assert_null(dml_packs_read_blob(ps, &o[i].oid, &got, &found));
-		assert_int_equal(found, 1);
-		assert_int_equal(got.len, len[i]);
-		if (len[i])
-			assert_memory_equal(got.data, data[i], len[i]);
-	}
-	/* Not a blob: left to libgit2. */
-	assert_null(dml_packs_read_blob(ps, &o[3].oid, &got, &found));
-	assert_int_equal(found, 0);
-	dml_packs_free(ps);
-
-	dml_repo_objects_refresh(f->repo);
-	for (i = 0; i < 3; i++) {
-		assert_null(dml_repo_blob_read(f->repo, &o[i].oid, &got));
-		assert_int_equal(got.len, len[i]);
-		if (len[i])
-			assert_memory_equal(got.data, data[i], len[i]);
-	}
-	snprintf(cmd, sizeof(cmd), "git verify-pack %spack/pack-*.idx >/dev/null", objdir);
-	if (system("git --version >/dev/null 2>&1") == 0)
-		assert_int_equal(system(cmd), 0);
-	dml_buf_release(&e);
-	dml_buf_release(&got);
-}
-
-/* No entries: no pack.  Freed unfinished: no temporary file left. */
-static void
-test_nothing_left(void **state)
-{
-	struct fixture *f = *state;
-	struct dml_packw *w;
-	struct dml_buf e = DML_BUF_INIT;
-	struct dml_pack_obj o;
-	int tmp;
-
-	assert_null(dml_packw_new(&w, f->objdir));
-	assert_null(dml_packw_finish(w));
-	dml_packw_free(w);
-	assert_int_equal(pack_files(f->objdir, &tmp), 0);
-	assert_null(dml_packw_new(&w, f->objdir));
-	assert_null(dml_pack_entry(&e, &o, DML_OBJ_BLOB, "x", 1));
-	assert_null(dml_packw_add(w, &o, e.data, e.len));
-	dml_packw_free(w);
-	assert_int_equal(pack_files(f->objdir, &tmp), 0);
-	dml_buf_release(&e);
-}
-
-/* The same object twice is a caller's mistake, refused at the end. */
-static void
-test_twice_refused(void **state)
-{
-	struct fixture *f = *state;
-	struct dml_packw *w;
-	struct dml_buf e = DML_BUF_INIT;
-	struct dml_pack_obj o;
-	int tmp;
-
-	assert_null(dml_packw_new(&w, f->objdir));
-	assert_null(dml_pack_entry(&e, &o, DML_OBJ_BLOB, "x", 1));
-	assert_null(dml_packw_add(w, &o, e.data, e.len));
-	assert_null(dml_packw_add(w, &o, e.data, e.len));
-	assert_non_null(dml_packw_finish(w));
-	dml_packw_free(w);
-	assert_int_equal(pack_files(f->objdir, &tmp), 0);
-	dml_buf_release(&e);
-}
-
 int
 main(void)
 {
@@ -334,9 +161,6 @@ main(void)
 		cmocka_unit_test(test_unstore_refuses),
 		cmocka_unit_test(test_object_names),
 		cmocka_unit_test(test_index_offsets),
-		cmocka_unit_test_setup_teardown(test_write_and_read, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nothing_left, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_twice_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,8 @@
 /*
- * test_repo.c - the object store's quarantine: what a transfer writes stays
- * apart until kept, and is gone when dropped.
+ * test_repo.c - the object store.  Its quarantine: what a transfer writes
+ * stays apart until kept, and is gone when dropped.  Packs written without
+ * libgit2 (dml/pack.h): read back directly and through libgit2, checked by
+ * `git verify-pack`, and nothing left behind when not finished.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <cmocka.h>
 
 #include "dml/buf.h"
+#include "dml/pack.h"
 #include "dml/repo.h"
 
 struct fixture {
@@ -143,12 +146,160 @@ test_kept(void **state)
 	assert_true(stored(f->dir, &loose));
 }
 
+/* Files in <objdir>pack/: how many, and how many named tmp_*. */
+static int
+pack_files(const char *objdir, int *tmp)
+{
+	char path[256];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%spack", objdir);
+	*tmp = 0;
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		*tmp += strncmp(e->d_name, "tmp_", 4) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Three blobs, one of them over a stored block, and a tree: read back
+ * directly (blobs only), through libgit2, and by git verify-pack, which
+ * checks every CRC-32 and both checksums.
+ */
+static void
+test_pack_write_and_read(void **state)
+{
+	struct fixture *f = *state;
+	const char *objdir = dml_repo_objects_dir(f->repo);
+	struct dml_packw *w;
+	struct dml_packs *ps;
+	struct dml_buf e = DML_BUF_INIT, got = DML_BUF_INIT;
+	struct dml_pack_obj o[4];
+	static unsigned char big[200000];
+	const unsigned char *data[3] = { (const unsigned char *)"one\n", big,
+		(const unsigned char *)"" };
+	size_t len[3] = { 4, sizeof(big), 0 }, i;
+	unsigned char tree[64];
+	size_t tl;
+	int found, tmp;
+	char cmd[512];
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 2654435761u >> 13);
+	assert_null(dml_packw_new(&w, objdir));
+	assert_int_equal(pack_files(objdir, &tmp), 1);
+	assert_int_equal(tmp, 1);
+	for (i = 0; i < 3; i++) {
+		e.len = 0;
+		assert_null(dml_pack_entry(&e, &o[i], DML_OBJ_BLOB, data[i], len[i]));
+		assert_null(dml_packw_add(w, &o[i], e.data, e.len));
+	}
+	/* A tree naming the first blob. */
+	memcpy(tree, "100644 a", 9);
+	memcpy(tree + 9, o[0].oid.id, 20);
+	tl = 29;
+	e.len = 0;
+	assert_null(dml_pack_entry(&e, &o[3], DML_OBJ_TREE, tree, tl));
+	assert_null(dml_packw_add(w, &o[3], e.data, e.len));
+	assert_int_equal(dml_packw_count(w), 4);
+	assert_null(dml_packw_finish(w));
+	dml_packw_free(w);
+	assert_int_equal(pack_files(objdir, &tmp), 2);
+	assert_int_equal(tmp, 0);
+
+	const char *dirs[1] = { objdir };
+	assert_null(dml_packs_open(&ps, dirs, 1));
+	for (i = 0; i < 3; i++) {
+		assert_null(dml_packs_read_blob(ps, &o[i].oid, &got, &found));
+		assert_int_equal(found, 1);
+		assert_int_equal(got.len, len[i]);
+		if (len[i])
+			assert_memory_equal(got.data, data[i], len[i]);
+	}
+	/* Not a blob: left to libgit2. */
+	assert_null(dml_packs_read_blob(ps, &o[3].oid, &got, &found));
+	assert_int_equal(found, 0);
+	dml_packs_free(ps);
+
+	dml_repo_objects_refresh(f->repo);
+	for (i = 0; i < 3; i++) {
+		assert_null(dml_repo_blob_read(f->repo, &o[i].oid, &got));
+		assert_int_equal(got.len, len[i]);
+		if (len[i])
+			assert_memory_equal(got.data, data[i], len[i]);
+	}
+	snprintf(cmd, sizeof(cmd), "git verify-pack %spack/pack-*.idx >/dev/null", objdir);
+	if (system("git --version >/dev/null 2>&1") == 0)
+		assert_int_equal(system(cmd), 0);
+	dml_buf_release(&e);
+	dml_buf_release(&got);
+}
+
+/* A writer in f's repository holding one entry, "x". */
+static struct dml_packw *
+writer_with_x(struct fixture *f, struct dml_buf *e, struct dml_pack_obj *o)
+{
+	struct dml_packw *w;
+
+	assert_null(dml_packw_new(&w, dml_repo_objects_dir(f->repo)));
+	assert_null(dml_pack_entry(e, o, DML_OBJ_BLOB, "x", 1));
+	assert_null(dml_packw_add(w, o, e->data, e->len));
+	return w;
+}
+
+/* No entries: no pack.  Freed unfinished: no temporary file left. */
+static void
+test_pack_nothing_left(void **state)
+{
+	struct fixture *f = *state;
+	struct dml_packw *w;
+	struct dml_buf e = DML_BUF_INIT;
+	struct dml_pack_obj o;
+	int tmp;
+
+	assert_null(dml_packw_new(&w, dml_repo_objects_dir(f->repo)));
+	assert_null(dml_packw_finish(w));
+	dml_packw_free(w);
+	assert_int_equal(pack_files(dml_repo_objects_dir(f->repo), &tmp), 0);
+	dml_packw_free(writer_with_x(f, &e, &o));
+	assert_int_equal(pack_files(dml_repo_objects_dir(f->repo), &tmp), 0);
+	dml_buf_release(&e);
+}
+
+/* The same object twice is a caller's mistake, refused at the end. */
+static void
+test_pack_twice_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct dml_buf e = DML_BUF_INIT;
+	struct dml_pack_obj o;
+	struct dml_packw *w = writer_with_x(f, &e, &o);
+	int tmp;
+
+	assert_null(dml_packw_add(w, &o, e.data, e.len));
+	assert_non_null(dml_packw_finish(w));
+	dml_packw_free(w);
+	assert_int_equal(pack_files(dml_repo_objects_dir(f->repo), &tmp), 0);
+	dml_buf_release(&e);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pack_write_and_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pack_nothing_left, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pack_twice_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
