@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -473,6 +474,34 @@ dml_repo_open_again(struct dml_repo **out, const struct dml_repo *r)
 	return NULL;
 }
 
+/*
+ * Remove quarantines in gitdir that a killed process left: those untouched
+ * for DML_QUARANTINE_EXPIRE seconds, the age at which git gc prunes its
+ * own temporary objects.  None of them was kept, so nothing refers to
+ * what they hold; a transfer still running that long is not expected.
+ */
+static void
+sweep_quarantines(const char *gitdir)
+{
+	DIR *d = opendir(gitdir);
+	struct dirent *e;
+	struct stat st;
+	char path[4096];
+	time_t now = time(NULL);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "dmlctl-incoming-", 16) != 0 ||
+		    (size_t)snprintf(path, sizeof(path), "%s%s", gitdir, e->d_name) >= sizeof(path))
+			continue;
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    now - st.st_mtime > DML_QUARANTINE_EXPIRE)
+			dml_remove_tree(path);
+	}
+	closedir(d);
+}
+
 const struct dml_error *
 dml_repo_quarantine_begin(struct dml_repo *r)
 {
@@ -486,6 +515,7 @@ dml_repo_quarantine_begin(struct dml_repo *r)
 		    "or inside a batch");
 	if (objects == NULL)
 		return dml_error_nomem();
+	sweep_quarantines(git_repository_path(r->git));
 	/* Beside the store, not in it: git fsck never sees a half-checked object. */
 	if ((err = dml_buf_addf(&dir, "%sdmlctl-incoming-XXXXXX", git_repository_path(r->git))))
 		return err;

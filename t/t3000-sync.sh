@@ -238,6 +238,18 @@ test_expect_success 'bob clones; fetch reports new entries and leaves the ledger
 	check_repo bob
 '
 
+test_expect_success 'fetch removes quarantines a killed process left two weeks ago, not newer ones' '
+	mkdir -p bob/.git/dmlctl-incoming-old1/pack bob/.git/dmlctl-incoming-new1/pack &&
+	echo x >bob/.git/dmlctl-incoming-old1/pack/tmp_pack_x &&
+	touch -d "15 days ago" bob/.git/dmlctl-incoming-old1 &&
+	touch -d "13 days ago" bob/.git/dmlctl-incoming-new1 &&
+	dmlctl -q -C bob fetch &&
+	test ! -e bob/.git/dmlctl-incoming-old1 &&
+	test -d bob/.git/dmlctl-incoming-new1 &&
+	rm -rf bob/.git/dmlctl-incoming-new1 &&
+	check_repo bob
+'
+
 test_expect_success 'pull fast-forwards; push and pull both ways; up to date both ways' '
 	dmlctl -C bob pull >out &&
 	test_grep "^origin: 2 new entries verified; fast-forward to 6 entries\$" out &&

@@ -176,8 +176,10 @@ const struct dml_error *dml_repo_fetch_ref(struct dml_repo *r, const char *remot
  * directory of its own beside the object store, readable with the store's
  * objects; end with keep = 1 moves them into the store, keep = 0 deletes
  * them, so a refused transfer leaves nothing that a later fetch would take
- * for objects it already has.
+ * for objects it already has.  begin also removes the quarantines that
+ * killed processes left, once untouched for DML_QUARANTINE_EXPIRE seconds.
  */
+#define DML_QUARANTINE_EXPIRE (14 * 24 * 3600)
 const struct dml_error *dml_repo_quarantine_begin(struct dml_repo *r);
 const struct dml_error *dml_repo_quarantine_end(struct dml_repo *r, int keep);
 /*
