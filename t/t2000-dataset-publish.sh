@@ -633,6 +633,28 @@ else
 	say "# skipping the unwritable repository tests: no read-only bind mount here (unshare -m)"
 fi
 
+test_expect_success 'a pack that cannot be written whole fails and leaves no part of it' '
+	"$PYTHON" -c "
+import random
+r = random.Random(3)
+print(\"x,y\")
+for i in range(100000):
+    print(\"%d,%.9f\" % (i, r.random()))
+" >limit.csv &&
+	ls repo/.git/objects/pack >packs.before &&
+	save_refs &&
+	# writes past 256 KiB fail with EFBIG (the signal ignored, as a
+	# full disk fails them with ENOSPC)
+	test_must_fail sh -c "trap \"\" XFSZ; ulimit -f 512; exec dmlctl -C repo dataset publish \
+		-k alice --name limited \"\$1\"" - "$PWD/limit.csv" 2>err &&
+	error_style err &&
+	test_grep "cannot write .*objects/pack/tmp_pack_.*: File too large" err &&
+	refs_unchanged &&
+	ls repo/.git/objects/pack >packs.after &&
+	test_cmp packs.before packs.after &&
+	git -C repo fsck --strict --no-dangling
+'
+
 test_expect_success 'after all the failures the ledger verifies and publishing works' '
 	dmlctl -C repo ledger verify >out &&
 	test_grep "^ledger verified: [0-9]* entries, every check passed\$" out &&
