@@ -1717,17 +1717,18 @@ done:
 		p.free_blocks = fb->next;
 		free(fb);
 	}
+	/* Jobs that waited for their turn when a failure stopped the rest. */
+	while (p.done) {
+		struct cjob *q = p.done;
+		p.done = q->next_done;
+		free(q->entry);
+	}
 	for (i = 0; i < p.npages; i++)
 		free(p.pages[i]);
 	free(p.pages);
 	dml_zstd_free(p.z);
 	dml_buf_release(&p.packed);
 	dml_buf_release(&p.entry);
-	while (p.done) {
-		struct cjob *q = p.done;
-		p.done = q->next_done;
-		free(q->entry);
-	}
 	dml_packw_free(p.pack);
 	pthread_mutex_destroy(&p.packmu);
 	queue_destroy(&p.csvq);
