@@ -108,8 +108,9 @@ dml_buf_addf(struct dml_buf *b, const char *fmt, ...)
 const struct dml_error *
 dml_buf_add_u32(struct dml_buf *b, uint32_t v)
 {
-	unsigned char x[4] = { v >> 24, v >> 16, v >> 8, v };
+	unsigned char x[4];
 
+	dml_put_be32(x, v);
 	return dml_buf_add(b, x, 4);
 }
 
@@ -123,6 +124,21 @@ dml_buf_add_sshstr(struct dml_buf *b, const void *p, size_t n)
 	if ((err = dml_buf_add_u32(b, (uint32_t)n)))
 		return err;
 	return dml_buf_add(b, p, n);
+}
+
+void
+dml_put_be32(unsigned char p[4], uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+uint32_t
+dml_get_be32(const unsigned char p[4])
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 void
@@ -195,7 +211,7 @@ dml_reader_u32(struct dml_reader *r, uint32_t *v)
 
 	if (dml_reader_bytes(r, &p, 4))
 		return -1;
-	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	*v = dml_get_be32(p);
 	return 0;
 }
 

@@ -11,14 +11,16 @@
  * Runs of ordinary bytes are skipped 16 at a time where the CPU has SSE2
  * (every x86-64 does): one comparison per special byte, a mask, and a count
  * of trailing zeros; elsewhere, and in the last 15 bytes of a feed, with a
- * 256-entry class table in a tight loop.  Both stop at the same byte.  A field is recorded as the offset of
- * its end within the record (4 bytes, two flag bits on top); its start is
- * one past the previous field's end.  Fields are turned into pointers only
- * when the record is complete, and point straight into the caller's bytes
- * when the whole record sits inside one feed.  A record that spans feeds is
- * carried over in a buffer of its own: its bytes from earlier feeds at the
- * end of each feed, and the rest when it completes.  Only fields that held
- * doubled quotes are copied, unescaped, into a scratch buffer.
+ * 256-entry class table in a tight loop.  Both stop at the same byte.
+ *
+ * A field is recorded as the offset of its end within the record (4 bytes,
+ * two flag bits on top); its start is one past the previous field's end.
+ * Fields are turned into pointers only when the record is complete, and
+ * point straight into the caller's bytes when the whole record sits inside
+ * one feed.  A record that spans feeds is carried over in a buffer of its
+ * own: its bytes from earlier feeds at the end of each feed, and the rest
+ * when it completes.  Only fields that held doubled quotes are copied,
+ * unescaped, into a scratch buffer.
  *
  * Line and column come from two counters: the current line number and the
  * global byte offset where it starts; a byte's column is its offset minus

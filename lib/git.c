@@ -895,11 +895,6 @@ dml_commit_info_release(struct dml_commit_info *ci)
 	ci->message = NULL;
 }
 
-/*
- * Split a raw commit.  Headers are "name value" lines up to the first empty
- * line; a line starting with a space continues the previous header.  The
- * signed data is the commit without its gpgsig header, as git verifies it.
- */
 /* The "name <email>" of an author or committer line, without the date. */
 static void
 ident(char *out, size_t n, const char *p, size_t len)
@@ -912,6 +907,12 @@ ident(char *out, size_t n, const char *p, size_t len)
 	memcpy(out, p, k);
 	out[k] = '\0';
 }
+
+/*
+ * Split a raw commit.  Headers are "name value" lines up to the first empty
+ * line; a line starting with a space continues the previous header.  The
+ * signed data is the commit without its gpgsig header, as git verifies it.
+ */
 
 static const struct dml_error *
 parse_commit(const char *hex, const char *raw, size_t n, struct dml_commit_info *ci, int full)

@@ -378,7 +378,7 @@ dml_ledger_link(struct dml_repo *repo, const struct dml_key *k, const struct dml
 
 	dml_pubkey_id(keyid, &k->pub);
 	dml_link_message(msg, sizeof(msg), s->type->name, seq, s->id, chain);
-	if ((err = dml_repo_commit_buffer(repo, &content, tree, parent, "dmlctl", keyid,
+	if ((err = dml_repo_commit_buffer(repo, &content, tree, parent, DML_COMMIT_NAME, keyid,
 	    (int64_t)s->time, msg)) == NULL &&
 	    (err = dml_sshsig_sign(&csig, k, DML_NS_GIT, content.data, content.len)) == NULL)
 		err = dml_repo_commit_write_signed(repo, commit, (const char *)content.data,

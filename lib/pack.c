@@ -106,10 +106,7 @@ dml_zlib_store(struct dml_buf *out, const void *head, size_t hn, const void *p, 
 	if (hn > 0)
 		put_blocks(&d, head, hn, 0);
 	put_blocks(&d, p, n, 1);
-	d[0] = (unsigned char)(a >> 24);
-	d[1] = (unsigned char)(a >> 16);
-	d[2] = (unsigned char)(a >> 8);
-	d[3] = (unsigned char)a;
+	dml_put_be32(d, a);
 	d += 4;
 	out->len = (size_t)(d - out->data);
 	out->data[out->len] = '\0';
@@ -180,8 +177,7 @@ dml_pack_entry(struct dml_buf *out, struct dml_pack_obj *o, int type, const void
 		h[hl - 1] |= 0x80;
 		h[hl++] = sz & 0x7f;
 	}
-	if ((err = dml_buf_grow(out, hl + n + dml_zlib_stored_overhead(n))) ||
-	    (err = dml_buf_add(out, h, hl)) || (err = dml_zlib_store(out, NULL, 0, p, n)))
+	if ((err = dml_buf_add(out, h, hl)) || (err = dml_zlib_store(out, NULL, 0, p, n)))
 		return err;
 	dml_object_id(&o->oid, type, p, n);
 	o->crc = (uint32_t)crc32_z(0, out->data + start, out->len - start);
@@ -262,7 +258,8 @@ dml_packw_new(struct dml_packw **out, const char *objdir)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return dml_error_nomem();
 	w->fd = -1;
-	if ((w->dir = join(objdir, "pack/")) == NULL || (w->tmp = join(w->dir, "tmp_pack_XXXXXX")) == NULL) {
+	if ((w->dir = join(objdir, "pack/")) == NULL ||
+	    (w->tmp = join(w->dir, "tmp_pack_XXXXXX")) == NULL) {
 		dml_packw_free(w);
 		return dml_error_nomem();
 	}
@@ -323,21 +320,6 @@ obj_cmp(const void *a, const void *b)
 	    ((const struct dml_pack_obj *)b)->oid.id, DML_OID_RAWLEN);
 }
 
-static void
-put_be32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get_be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 const struct dml_error *
 dml_pack_index_encode(struct dml_buf *out, const struct dml_pack_obj *objs, size_t n,
     const unsigned char packsum[20])
@@ -357,7 +339,7 @@ dml_pack_index_encode(struct dml_buf *out, const struct dml_pack_obj *objs, size
 	memcpy(d, IDX_MAGIC, 8);
 	for (i = 0, k = 0; i < 256; i++) {
 		k += fan[i];
-		put_be32(d + 8 + 4 * i, (uint32_t)k);
+		dml_put_be32(d + 8 + 4 * i, (uint32_t)k);
 	}
 	names = d + IDX_HEAD;
 	crcs = names + 20 * n;
@@ -365,12 +347,12 @@ dml_pack_index_encode(struct dml_buf *out, const struct dml_pack_obj *objs, size
 	large = offs + 4 * n;
 	for (i = 0, k = 0; i < n; i++) {
 		memcpy(names + 20 * i, objs[i].oid.id, 20);
-		put_be32(crcs + 4 * i, objs[i].crc);
+		dml_put_be32(crcs + 4 * i, objs[i].crc);
 		if (objs[i].offset > 0x7fffffffu) {
-			put_be32(offs + 4 * i, 0x80000000u | (uint32_t)k);
+			dml_put_be32(offs + 4 * i, 0x80000000u | (uint32_t)k);
 			dml_put_be64(large + 8 * k++, objs[i].offset);
 		} else {
-			put_be32(offs + 4 * i, (uint32_t)objs[i].offset);
+			dml_put_be32(offs + 4 * i, (uint32_t)objs[i].offset);
 		}
 	}
 	memcpy(large + 8 * nlarge, packsum, 20);
@@ -408,7 +390,7 @@ dml_packw_finish(struct dml_packw *w)
 {
 	struct dml_buf idx = DML_BUF_INIT;
 	unsigned char count[4], sum[20];
-	char hex[41], *idxtmp = NULL, *packname = NULL, *idxname = NULL;
+	char hex[41], name[64], *idxtmp = NULL, *packname = NULL, *idxname = NULL;
 	int ifd = -1;
 	size_t i;
 	const struct dml_error *err = NULL;
@@ -421,7 +403,7 @@ dml_packw_finish(struct dml_packw *w)
 		unlink(w->tmp);
 		return NULL;
 	}
-	put_be32(count, (uint32_t)w->n);
+	dml_put_be32(count, (uint32_t)w->n);
 	if (pwrite(w->fd, count, 4, 8) != 4) {
 		err = dml_error_errno(errno ? errno : EIO, "cannot write '%s'", w->tmp);
 		goto done;
@@ -436,16 +418,17 @@ dml_packw_finish(struct dml_packw *w)
 		}
 	if ((err = dml_pack_index_encode(&idx, w->objs, w->n, sum)))
 		goto done;
-	for (i = 0; i < 20; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-	if ((idxtmp = join(w->dir, "tmp_idx_XXXXXX")) == NULL ||
-	    (packname = malloc(strlen(w->dir) + 64)) == NULL ||
-	    (idxname = malloc(strlen(w->dir) + 64)) == NULL) {
+	/* Named, as git names packs, by their checksum. */
+	dml_hex_encode(hex, sum, 20);
+	snprintf(name, sizeof(name), "pack-%s.pack", hex);
+	packname = join(w->dir, name);
+	snprintf(name, sizeof(name), "pack-%s.idx", hex);
+	idxname = join(w->dir, name);
+	if ((idxtmp = join(w->dir, "tmp_idx_XXXXXX")) == NULL || packname == NULL ||
+	    idxname == NULL) {
 		err = dml_error_nomem();
 		goto done;
 	}
-	sprintf(packname, "%spack-%s.pack", w->dir, hex);
-	sprintf(idxname, "%spack-%s.idx", w->dir, hex);
 	if ((ifd = mkstemp(idxtmp)) < 0) {
 		err = dml_error_errno(errno, "cannot create a pack index in '%s'", w->dir);
 		free(idxtmp);
@@ -531,7 +514,7 @@ dml_pack_index_check(const unsigned char *p, size_t size)
 	if (size < IDX_HEAD + 40 || memcmp(p, IDX_MAGIC, 8) != 0)
 		return 0;
 	for (i = 0; i < 256; i++) {
-		uint32_t f = get_be32(p + 8 + 4 * i);
+		uint32_t f = dml_get_be32(p + 8 + 4 * i);
 		if (f < prev)
 			return 0;
 		prev = f;
@@ -548,17 +531,17 @@ int
 dml_pack_index_find(const unsigned char *p, size_t size, const struct dml_oid *id,
     uint64_t *offset)
 {
-	uint32_t n = get_be32(p + 8 + 4 * 255), lo, hi, o;
+	uint32_t n = dml_get_be32(p + 8 + 4 * 255), lo, hi, o;
 	unsigned b = id->id[0];
 	const unsigned char *names = p + IDX_HEAD;
 
-	lo = b ? get_be32(p + 8 + 4 * (b - 1)) : 0;
-	hi = get_be32(p + 8 + 4 * b);
+	lo = b ? dml_get_be32(p + 8 + 4 * (b - 1)) : 0;
+	hi = dml_get_be32(p + 8 + 4 * b);
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		int c = memcmp(names + 20 * (size_t)mid, id->id, 20);
 		if (c == 0) {
-			o = get_be32(names + 24 * (size_t)n + 4 * (size_t)mid);
+			o = dml_get_be32(names + 24 * (size_t)n + 4 * (size_t)mid);
 			if (o & 0x80000000u) {
 				size_t at = IDX_HEAD + (size_t)n * 28 + 8 * (size_t)(o & 0x7fffffffu);
 				if (at + 8 > size - 40)
@@ -749,7 +732,7 @@ dml_packs_read_blob(const struct dml_packs *ps, const struct dml_oid *id, struct
 	uint64_t off;
 
 	*found = 0;
-	for (i = 0; ps != NULL && i < ps->n; i++) {
+	for (i = 0; i < ps->n; i++) {
 		const struct pack *k = &ps->v[i];
 		int r;
 

@@ -233,7 +233,10 @@ collect_ids(struct view *v, const struct dml_verify_report *rep)
 	return NULL;
 }
 
-/* Fetch the remote's chain and check it against ours (see dml/sync.h). */
+/*
+ * Fetch the remote's chain and check it against ours (see dml/sync.h), into
+ * v and res, which examine() has cleared.
+ */
 static const struct dml_error *
 examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync_opts *o,
     struct view *v, struct dml_sync_result *res)
@@ -247,8 +250,6 @@ examine_fetched(struct dml_repo *repo, const char *remote, const struct dml_sync
 	struct dml_verify_opts vo;
 	struct dml_verify_report rep;
 
-	memset(v, 0, sizeof(*v));
-	memset(res, 0, sizeof(*res));
 	v->named = dml_repo_remote_tracking(repo, remote, v->track, sizeof(v->track));
 	if ((err = dml_repo_fetch_ref(repo, remote, DML_LEDGER_REF, &o->xfer, &v->rhead, &found)))
 		return err->code == DML_ERR_VERIFY ? dml_error_wrap(err, "remote '%s'", remote) : err;

@@ -155,21 +155,22 @@ done:
 	dml_buf_release(&data);
 }
 
-/* Everything about one entry that needs no other entry. */
 /*
  * Do the commit's author and committer name the key that signed it, as
- * dmlctl writes them ("dmlctl <ed25519:...>")?  git log shows them, so they
- * must not name another key than the signature's.
+ * dml_ledger_link writes them?  git log shows them, so they must not name
+ * another key than the signature's.
  */
 static int
 ident_names(const struct dml_commit_info *ci, const struct dml_pubkey *signer)
 {
-	char want[DML_KEY_ID_LEN + 16], kid[DML_KEY_ID_LEN + 1];
+	char want[DML_KEY_ID_LEN + sizeof(DML_COMMIT_NAME) + 4], kid[DML_KEY_ID_LEN + 1];
 
 	dml_pubkey_id(kid, signer);
-	snprintf(want, sizeof(want), "dmlctl <%s>", kid);
+	snprintf(want, sizeof(want), DML_COMMIT_NAME " <%s>", kid);
 	return strcmp(ci->author, want) == 0 && strcmp(ci->committer, want) == 0;
 }
+
+/* Everything about one entry that needs no other entry. */
 
 static void
 check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp,

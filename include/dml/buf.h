@@ -38,6 +38,8 @@ const struct dml_error *dml_buf_vaddf(struct dml_buf *b, const char *fmt, va_lis
 const struct dml_error *dml_buf_add_u32(struct dml_buf *b, uint32_t v);
 const struct dml_error *dml_buf_add_sshstr(struct dml_buf *b, const void *p, size_t n);
 /* Big-endian 64-bit integers, as key files store Argon2id limits. */
+void dml_put_be32(unsigned char p[4], uint32_t v);
+uint32_t dml_get_be32(const unsigned char p[4]);
 void dml_put_be64(unsigned char p[8], uint64_t v);
 uint64_t dml_get_be64(const unsigned char p[8]);
 /* Drop the contents, keep the allocation. */

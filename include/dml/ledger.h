@@ -273,6 +273,12 @@ const struct dml_error *dml_ledger_append_store(struct dml_ledger *l, const stru
 /* The repository the ledger lives in. */
 struct dml_repo *dml_ledger_repo(struct dml_ledger *l);
 
+/*
+ * A ledger commit's author and committer: DML_COMMIT_NAME, with the key ID
+ * of the key that signs the commit as the e-mail ("dmlctl <ed25519:...>").
+ */
+#define DML_COMMIT_NAME "dmlctl"
+
 /* The commit message that links an entry at seq with the given chain value. */
 #define DML_LINK_MESSAGE_MAX (DML_TOKEN_MAX + 2 * DML_ID_LEN + 64)
 void dml_link_message(char *out, size_t n, const char *type, uint64_t seq,

@@ -61,7 +61,7 @@ const struct dml_error *dml_pack_entry(struct dml_buf *out, struct dml_pack_obj 
 struct dml_packw;
 
 const struct dml_error *dml_packw_new(struct dml_packw **out, const char *objdir);
-/* Append an entry made by dml_pack_entry; o->offset is set here. */
+/* Append an entry made by dml_pack_entry; the index gets o with its offset. */
 const struct dml_error *dml_packw_add(struct dml_packw *w, const struct dml_pack_obj *o,
     const void *entry, size_t n);
 size_t dml_packw_count(const struct dml_packw *w);

@@ -15,15 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dml/buf.h"
 #include "dml/pack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Are the names strictly increasing, each within its fan-out range? */
 static int
@@ -34,7 +29,8 @@ well_ordered(const uint8_t *data, size_t n)
 
 	for (i = 0; i < n; i++) {
 		unsigned b = names[20 * i];
-		if (i < (b ? be32(data + 8 + 4 * (b - 1)) : 0) || i >= be32(data + 8 + 4 * b))
+		if (i < (b ? dml_get_be32(data + 8 + 4 * (b - 1)) : 0) ||
+		    i >= dml_get_be32(data + 8 + 4 * b))
 			return 0;
 		if (i > 0 && memcmp(names + 20 * (i - 1), names + 20 * i, 20) >= 0)
 			return 0;
@@ -53,10 +49,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct dml_oid id;
 		int ordered;
 
-		n = be32(data + 8 + 4 * 255);
+		n = dml_get_be32(data + 8 + 4 * 255);
 		ordered = well_ordered(data, n);
 		for (i = 0; i < n && i < 4096; i++) {
-			uint32_t o = be32(data + 8 + 1024 + 24 * n + 4 * i);
+			uint32_t o = dml_get_be32(data + 8 + 1024 + 24 * n + 4 * i);
 			memcpy(id.id, data + 8 + 1024 + 20 * i, 20);
 			if (dml_pack_index_find(data, size, &id, &off)) {
 				if (ordered && !(o & 0x80000000u) && off != o)
