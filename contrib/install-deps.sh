@@ -25,6 +25,8 @@ gcc:cmd=gcc
 make:cmd=make
 git:cmd=git
 openssh-client:cmd=ssh-keygen
+python3:cmd=python3
+strace:cmd=strace
 '
 
 installed() {

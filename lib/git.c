@@ -64,6 +64,35 @@ init_once(void)
 	/* Every object a ref or commit names is written just before (see above). */
 	if (init_rc >= 0)
 		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+	/* Objects, packs its indexer writes and refs: flushed, with their
+	 * directories, before they are renamed into place. */
+	if (init_rc >= 0 && dml_durable())
+		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+}
+
+int
+dml_durable(void)
+{
+	const char *e = getenv("DMLCTL_FSYNC");
+
+	return e == NULL || strcmp(e, "0") != 0;
+}
+
+const struct dml_error *
+dml_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
+
+	if (fd < 0)
+		return dml_error_errno(errno, "cannot open '%s'", dir);
+	if (fsync(fd) != 0)
+		e = errno;
+	close(fd);
+	/* Some file systems cannot flush a directory; their renames are
+	 * as durable as they get. */
+	if (e != 0 && e != EINVAL && e != ENOTSUP)
+		return dml_error_errno(e, "cannot flush '%s' to disk", dir);
+	return NULL;
 }
 
 static const struct dml_error *
@@ -585,6 +614,8 @@ migrate_dir(const char *dir, const char *to, int idx_last)
 		}
 		closedir(d);
 	}
+	if (err == NULL && dml_durable())
+		err = dml_fsync_dir(to);
 	dml_buf_release(&a);
 	dml_buf_release(&b);
 	return err;

@@ -28,6 +28,7 @@
 
 #include "crypto.h"
 #include "dml/pack.h"
+#include "dml/repo.h"
 
 #define STORED_MAX 65535u	/* the most bytes one stored block holds */
 #define IDX_HEAD (8 + 256 * 4)
@@ -391,7 +392,7 @@ dml_packw_finish(struct dml_packw *w)
 	struct dml_buf idx = DML_BUF_INIT;
 	unsigned char count[4], sum[20];
 	char hex[41], name[64], *idxtmp = NULL, *packname = NULL, *idxname = NULL;
-	int ifd = -1;
+	int ifd = -1, durable = dml_durable();
 	size_t i;
 	const struct dml_error *err = NULL;
 
@@ -437,6 +438,11 @@ dml_packw_finish(struct dml_packw *w)
 	}
 	if ((err = write_all(ifd, idx.data, idx.len, idxtmp)))
 		goto done;
+	/* On disk before their names say they are there (dml_durable). */
+	if (durable && (fsync(w->fd) != 0 || fsync(ifd) != 0)) {
+		err = dml_error_errno(errno, "cannot flush a pack in '%s' to disk", w->dir);
+		goto done;
+	}
 	/* Read-only, as git leaves its packs. */
 	if (fchmod(w->fd, 0444) != 0 || fchmod(ifd, 0444) != 0 || close(ifd) != 0) {
 		ifd = -1;
@@ -463,6 +469,8 @@ dml_packw_finish(struct dml_packw *w)
 		goto done;
 	}
 	w->done = 1;
+	if (durable)
+		err = dml_fsync_dir(w->dir);
 done:
 	if (ifd >= 0)
 		close(ifd);
