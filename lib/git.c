@@ -1282,11 +1282,22 @@ xfer_credentials(git_credential **out, const char *url, const char *user, unsign
 	struct xfer *x = payload;
 
 	(void)url;
-	/* One try per kind: libgit2 asks again after a refusal. */
-	if (x->cred_tries++ > 0)
-		return GIT_PASSTHROUGH;
-	if (allowed & GIT_CREDENTIAL_SSH_KEY)
+	/* One try: libgit2 asks again after a refusal. */
+	if (x->cred_tries++ > 0) {
+		if (!(allowed & GIT_CREDENTIAL_SSH_KEY))
+			return GIT_PASSTHROUGH;
+		git_error_set_str(GIT_ERROR_SSH,
+		    "the server accepts none of the keys the ssh agent holds (see ssh-add -l)");
+		return GIT_EAUTH;
+	}
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		if (getenv("SSH_AUTH_SOCK") == NULL) {
+			git_error_set_str(GIT_ERROR_SSH, "ssh keys come from the ssh agent, "
+			    "and there is none (SSH_AUTH_SOCK is not set)");
+			return GIT_EAUTH;
+		}
 		return git_credential_ssh_key_from_agent(out, user ? user : "git");
+	}
 	if (allowed & GIT_CREDENTIAL_DEFAULT)
 		return git_credential_default_new(out);
 	return GIT_PASSTHROUGH;
