@@ -1600,6 +1600,43 @@ done:
 	return err;
 }
 
+/*
+ * Before pushing to a repository on this machine: remove the temporary
+ * files (pack_git2_*) that libgit2's indexer leaves in its objects/pack when
+ * a push there is killed, once untouched for DML_QUARANTINE_EXPIRE seconds
+ * as sweep_quarantines() does.  git gc never removes them (it knows only
+ * its own tmp_* names).  Best effort: a failure here is no reason to stop.
+ */
+static void
+sweep_push_temps(const char *path)
+{
+	git_repository *hub = NULL;
+	git_buf objects = GIT_BUF_INIT;
+	char dir[4096], file[4096];
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+
+	if (git_repository_open_ext(&hub, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
+	    git_repository_item_path(&objects, hub, GIT_REPOSITORY_ITEM_OBJECTS) < 0 ||
+	    (size_t)snprintf(dir, sizeof(dir), "%spack", objects.ptr) >= sizeof(dir) ||
+	    (d = opendir(dir)) == NULL) {
+		git_buf_dispose(&objects);
+		git_repository_free(hub);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "pack_git2_", 10) == 0 &&
+		    (size_t)snprintf(file, sizeof(file), "%s/%s", dir, e->d_name) < sizeof(file) &&
+		    lstat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > DML_QUARANTINE_EXPIRE)
+			unlink(file);
+	closedir(d);
+	git_buf_dispose(&objects);
+	git_repository_free(hub);
+}
+
 const struct dml_error *
 dml_repo_push_ref(struct dml_repo *r, const char *remote, const char *ref,
     const struct dml_transfer_opts *o)
@@ -1611,9 +1648,12 @@ dml_repo_push_ref(struct dml_repo *r, const char *remote, const char *ref,
 	git_strarray specs = { refspec, 1 };
 	struct xfer x = { o, 0, NULL };
 	const struct dml_error *err = NULL;
+	const char *path;
 
 	if ((err = gitinit()) || (err = remote_open(r, remote, &rm)))
 		return err;
+	if (git_remote_url(rm) && (path = local_path(git_remote_url(rm))) != NULL)
+		sweep_push_temps(path);
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	snprintf(spec, sizeof(spec), "%s:%s", ref, ref);	/* never forced */
 	xfer_callbacks(&po.callbacks, &x);

@@ -342,6 +342,8 @@ test_expect_success 'a push killed while sending objects (local path) leaves bot
 	push_killed alice &&
 	unchanged hub.git hub-before &&
 	unchanged alice alice-before &&
+	# what libgit2 was writing stays, for the next push to sweep in time
+	{ ls hub.git/objects/pack | grep "^pack_git2_" >killed-temps || true; } &&
 	dmlctl -C bob fetch >out &&
 	test_grep "^origin: up to date" out &&
 	# run again: it goes through
@@ -354,6 +356,24 @@ test_expect_success 'a push killed while sending objects (local path) leaves bot
 	dmlctl -C bob dataset get big -o "$PWD/big.back" &&
 	cmp big.csv big.back &&
 	check_repo bob
+'
+
+test_expect_success 'push to a path removes what a killed push left there two weeks ago, not newer' '
+	test -s killed-temps &&
+	for f in $(cat killed-temps)
+	do
+		test -f hub.git/objects/pack/$f &&
+		touch -d "15 days ago" hub.git/objects/pack/$f || return 1
+	done &&
+	echo x >hub.git/objects/pack/pack_git2_recent &&
+	touch -d "13 days ago" hub.git/objects/pack/pack_git2_recent &&
+	dmlctl -q -C alice ledger note -k alice -m "sweeps" &&
+	dmlctl -q -C alice push &&
+	ls hub.git/objects/pack | grep "^pack_git2_" >left &&
+	echo pack_git2_recent >expect &&
+	test_cmp expect left &&
+	rm hub.git/objects/pack/pack_git2_recent &&
+	check_repo hub.git
 '
 
 # ---- diverged push; a key that may not re-link ----
