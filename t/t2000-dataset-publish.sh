@@ -660,18 +660,18 @@ for i in range(100000):
 '
 
 # strace, where it may trace (not in every container)
-if strace -f -o /dev/null true 2>/dev/null; then
+if can_trace; then
 	test_expect_success 'publish flushes its pack, objects and ref before the ref names them' '
 		# new data, so that each publish writes a pack
 		seq 1 20000 | sed "1i n" >durable.csv &&
 		seq 2 20001 | sed "1i n" >careless.csv &&
-		strace -f -e trace=openat,fsync,fdatasync,rename,link -o trace \
+		trace_writes trace \
 			env DMLCTL_THREADS=1 dmlctl -C repo -q dataset publish -k alice \
 			--name durable "$PWD/durable.csv" &&
 		awk -f "$TEST_DIRECTORY/durable-order.awk" trace &&
 		grep "objects/pack/pack-[0-9a-f]*\.pack\"" trace &&
 		# the checker catches the same publish without the flushes
-		strace -f -e trace=openat,fsync,fdatasync,rename,link -o trace \
+		trace_writes trace \
 			env DMLCTL_THREADS=1 DMLCTL_FSYNC=0 dmlctl -C repo -q dataset \
 			publish -k alice --name careless "$PWD/careless.csv" &&
 		! grep "fsync" trace &&

@@ -562,17 +562,17 @@ test_expect_success 'an entry another party re-linked and pushed first does not 
 '
 
 # strace, where it may trace (not in every container)
-if strace -f -o /dev/null true 2>/dev/null; then
+if can_trace; then
 	test_expect_success 'clone, push and pull flush packs and refs before a ref names them' '
-		strace -f -e trace=openat,fsync,fdatasync,rename,link -o trace \
+		trace_writes trace \
 			dmlctl -q clone "$TRASH_DIRECTORY/hub.git" durable &&
 		awk -f "$TEST_DIRECTORY/durable-order.awk" trace &&
 		dmlctl -q -C bob ledger note -k bob -m "flushed" &&
-		strace -f -e trace=openat,fsync,fdatasync,rename,link -o trace \
+		trace_writes trace \
 			dmlctl -q -C bob push &&
 		awk -f "$TEST_DIRECTORY/durable-order.awk" trace &&
 		grep "hub.git/refs/dml/ledger\"" trace &&
-		strace -f -e trace=openat,fsync,fdatasync,rename,link -o trace \
+		trace_writes trace \
 			dmlctl -q -C durable pull &&
 		awk -f "$TEST_DIRECTORY/durable-order.awk" trace &&
 		test "$(head_of durable)" = "$(head_of bob)" &&

@@ -181,6 +181,21 @@ test_key() {
 	[ -f "$DMLCTL_KEYS/$1.key" ] || dmlctl -q key generate --no-passphrase "$1" >/dev/null
 }
 
+# trace_writes FILE COMMAND...: COMMAND under strace -f, recording in FILE
+# the system calls that create, flush and name files (durable-order.awk
+# reads it).  LeakSanitizer stops the world with ptrace, which strace holds,
+# so it is off for the traced command.  can_trace: may strace work here?
+trace_writes() {
+	_tw=$1
+	shift
+	env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		strace -f -e trace=openat,fsync,fdatasync,rename,link -o "$_tw" "$@"
+}
+
+can_trace() {
+	strace -f -o /dev/null true 2>/dev/null
+}
+
 # A repository with a ledger founded by $2 (default: the key "founder").
 test_init_repo() {
 	key=${2:-founder}
