@@ -1624,6 +1624,7 @@ sweep_push_temps(const char *path)
 	    (d = opendir(dir)) == NULL) {
 		git_buf_dispose(&objects);
 		git_repository_free(hub);
+		git_error_clear();	/* not the push's error */
 		return;
 	}
 	while ((e = readdir(d)) != NULL)
