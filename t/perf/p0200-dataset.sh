@@ -8,7 +8,9 @@
 #
 # DML_BENCH_BYTES sets the CSV size (default 1 GB).  DML_BENCH_RUNS (default
 # 1) times everything but git that many times and keeps the fastest, for
-# machines where other work comes and goes.  Needs zstd and GNU time
+# machines where other work comes and goes: in rounds, each timing the
+# references and dmlctl one after the other, so that a slow spell of the
+# machine falls on both sides of a ratio.  Needs zstd and GNU time
 # (/usr/bin/time); says so and skips what needs one when it is missing.
 set -eu
 
@@ -29,35 +31,32 @@ have_time=0
 have_zstd=0
 command -v zstd >/dev/null 2>&1 && have_zstd=1
 
-# timed SETUP CMD...: run SETUP (a shell command, untimed: e.g. a fresh
-# repository), then CMD with its output to $stdout (default /dev/null),
-# $runs times; leaves the fastest time in $secs and the largest peak RSS in
-# MB in $rss.  Each run starts after a sync, so that no run is throttled
-# writing back what the one before it left dirty.
+# timed VAR SETUP CMD...: run SETUP (a shell command, untimed: e.g. a fresh
+# repository), then CMD with its output to $stdout (default /dev/null);
+# keeps in VAR the best throughput in MB/s of the size $size over the calls
+# with that VAR, and in VAR_rss the largest peak RSS in MB.  Each run
+# starts after a sync, so that no run is throttled writing back what the
+# one before it left dirty.
 timed() {
-	setup=$1
-	shift
-	secs=
-	rss="?"
-	i=0
-	while [ $i -lt "$runs" ]; do
-		i=$((i + 1))
-		eval "$setup"
-		sync
-		t0=$(now)
-		if [ $have_time = 1 ]; then
-			/usr/bin/time -f '%M' -o "$tmp/rss" "$@" >"${stdout:-/dev/null}"
-		else
-			"$@" >"${stdout:-/dev/null}"
-		fi
-		t1=$(now)
-		secs=$(awk -v a="$t0" -v b="$t1" -v s="$secs" \
-			'BEGIN { d = b - a; if (s != "" && s < d) d = s; printf "%.6f", d }')
-		if [ $have_time = 1 ]; then
-			rss=$(awk -v r="$rss" '{ m = $1 / 1024; if (r != "?" && r > m) m = r;
-				printf "%.0f", m }' "$tmp/rss")
-		fi
-	done
+	var=$1
+	setup=$2
+	shift 2
+	eval "$setup"
+	sync
+	t0=$(now)
+	if [ $have_time = 1 ]; then
+		/usr/bin/time -f '%M' -o "$tmp/rss" "$@" >"${stdout:-/dev/null}"
+	else
+		"$@" >"${stdout:-/dev/null}"
+	fi
+	t1=$(now)
+	eval "old=\${$var:-0} oldrss=\${${var}_rss:-?}"
+	eval "$var=$(awk -v a="$t0" -v b="$t1" -v s="$size" -v o="$old" \
+		'BEGIN { m = s / (b - a) / 1e6; if (o > m) m = o; printf "%.0f", m }')"
+	if [ $have_time = 1 ]; then
+		eval "${var}_rss=$(awk -v r="$oldrss" '{ m = $1 / 1024; if (r != "?" && r > m) m = r;
+			printf "%.0f", m }' "$tmp/rss")"
+	fi
 }
 
 ./gen-csv "$bytes" 42 >"$tmp/data.csv"
@@ -77,45 +76,48 @@ fresh='n=$((n + 1)); if [ -d "$tmp/pub" ]; then mv "$tmp/pub" "$tmp/old$n"; fi
 
 # shellcheck disable=SC2016
 rmzst='rm -f "$tmp/data.zst"'
-if [ $have_zstd = 1 ]; then
-	timed "$rmzst" zstd -q -3 -T1 -f "$tmp/data.csv" -o "$tmp/data.zst"
-	z=$(mbs "$size" "$secs")
-	timed "$rmzst" zstd -q -3 -T0 -f "$tmp/data.csv" -o "$tmp/data.zst"
-	zall=$(mbs "$size" "$secs")
-	echo "zstd -3 -T1: $z MB/s; zstd -3 -T0 (all cores): $zall MB/s"
-	# Context, not a goal: -T1 means one compression worker, beside
-	# which zstd reads and writes in threads of its own.  Its one-thread
-	# mode needs both flags (zstd 1.5.2 and later know --no-asyncio).
-	z1=
-	if zstd -q --single-thread --no-asyncio -c </dev/null >/dev/null 2>&1; then
-		timed "$rmzst" zstd -q -3 --single-thread --no-asyncio -f "$tmp/data.csv" \
-			-o "$tmp/data.zst"
-		z1=$(mbs "$size" "$secs")
-		echo "  zstd -3 --single-thread --no-asyncio (one thread in all): $z1 MB/s"
+z1ok=0
+zstd -q --single-thread --no-asyncio -c </dev/null >/dev/null 2>&1 && z1ok=1
+round=0
+while [ $round -lt "$runs" ]; do
+	round=$((round + 1))
+	if [ $have_zstd = 1 ]; then
+		timed z "$rmzst" zstd -q -3 -T1 -f "$tmp/data.csv" -o "$tmp/data.zst"
+		timed zall "$rmzst" zstd -q -3 -T0 -f "$tmp/data.csv" -o "$tmp/data.zst"
+		# Context, not a goal: -T1 means one compression worker, beside
+		# which zstd reads and writes in threads of its own.  Its one-
+		# thread mode needs both flags (zstd 1.5.2 and later know
+		# --no-asyncio).
+		if [ $z1ok = 1 ]; then
+			timed z1 "$rmzst" zstd -q -3 --single-thread --no-asyncio \
+				-f "$tmp/data.csv" -o "$tmp/data.zst"
+		fi
 	fi
+	timed pub "$fresh" "$dmlctl" -q -C "$tmp/pub" dataset publish --name bench \
+		"$tmp/data.csv"
+	[ $round = 1 ] && mv "$tmp/pub" "$tmp/repo"
+	timed pub1 "$fresh" env DMLCTL_THREADS=1 "$dmlctl" -q -C "$tmp/pub" dataset publish \
+		--name bench "$tmp/data.csv"
+	# Context: the same without flushing the pack and refs to disk before
+	# the ref moves, which neither zstd nor git add (loose objects) do.
+	timed pubnf "$fresh" env DMLCTL_FSYNC=0 "$dmlctl" -q -C "$tmp/pub" dataset publish \
+		--name bench "$tmp/data.csv"
+done
+rm -f "$tmp/data.zst"
+pubrss=${pub_rss:-?}
+pub1rss=${pub1_rss:-?}
+if [ $have_zstd = 1 ]; then
+	echo "zstd -3 -T1: $z MB/s; zstd -3 -T0 (all cores): $zall MB/s"
+	[ $z1ok = 1 ] && echo "  zstd -3 --single-thread --no-asyncio (one thread in all): $z1 MB/s"
 else
 	echo "zstd is not installed: comparisons with it skipped"
 fi
-
-timed "$fresh" "$dmlctl" -q -C "$tmp/pub" dataset publish --name bench "$tmp/data.csv"
-pub=$(mbs "$size" "$secs")
-pubrss=$rss
-mv "$tmp/pub" "$tmp/repo"
-timed "$fresh" env DMLCTL_THREADS=1 "$dmlctl" -q -C "$tmp/pub" dataset publish --name bench \
-	"$tmp/data.csv"
-pub1=$(mbs "$size" "$secs")
-pub1rss=$rss
-# Context: the same without flushing the pack and refs to disk before the
-# ref moves, which neither zstd nor git add (loose objects) do.
-timed "$fresh" env DMLCTL_FSYNC=0 "$dmlctl" -q -C "$tmp/pub" dataset publish --name bench \
-	"$tmp/data.csv"
-pubnf=$(mbs "$size" "$secs")
 if [ $have_zstd = 1 ]; then
 	echo "publish, all cores: $pub MB/s, publish/zstd -3 -T1 = $(ratio "$pub" "$z")" \
 		"(goal > 1); peak RSS $pubrss MB"
 	echo "publish, one thread: $pub1 MB/s, publish/zstd -3 -T1 = $(ratio "$pub1" "$z")" \
 		"(goal >= 0.8); peak RSS $pub1rss MB"
-	if [ -n "$z1" ]; then
+	if [ $z1ok = 1 ]; then
 		echo "  publish, one thread/zstd -3 in one thread = $(ratio "$pub1" "$z1")" \
 			"(context, not the goal)"
 	fi
@@ -151,27 +153,29 @@ echo "republish (1% edited in the middle, 0.5% appended): $stored new bytes stor
 	"$size2 logical = $(awk -v s="$stored" -v l="$size2" 'BEGIN { printf "%.2f%%", 100 * s / l }')" \
 	"(goal < 3%); object directory grew $((after - before)) KiB"
 
-# get writes to standard output, redirected to a file, as zstd -d -o writes
-# one: -o would add an fsync before it renames the file into place, which
+# get writes to standard output, redirected to a file, as zstd -d -c does
+# here: -o would add an fsync before it renames the file into place, which
 # measures the disk more than dmlctl.
 stdout="$tmp/out.csv"
 # shellcheck disable=SC2016
 rmout='rm -f "$tmp/out.csv"'
-timed "$rmout" "$dmlctl" -q -C "$tmp/repo" dataset get bench@1
-get=$(mbs "$size" "$secs")
-getrss=$rss
-cmp "$tmp/data.csv" "$tmp/out.csv"
-timed "$rmout" env DMLCTL_THREADS=1 "$dmlctl" -q -C "$tmp/repo" dataset get bench@1
-get1=$(mbs "$size" "$secs")
-get1rss=$rss
-cmp "$tmp/data.csv" "$tmp/out.csv"
-rm -f "$tmp/out.csv"
+[ $have_zstd = 1 ] && zstd -q -3 -T1 -f "$tmp/data.csv" -o "$tmp/data.zst"
+round=0
+while [ $round -lt "$runs" ]; do
+	round=$((round + 1))
+	if [ $have_zstd = 1 ]; then
+		timed zd "$rmout" zstd -q -d -c "$tmp/data.zst"
+	fi
+	timed get "$rmout" "$dmlctl" -q -C "$tmp/repo" dataset get bench@1
+	cmp "$tmp/data.csv" "$tmp/out.csv"
+	timed get1 "$rmout" env DMLCTL_THREADS=1 "$dmlctl" -q -C "$tmp/repo" dataset get bench@1
+	cmp "$tmp/data.csv" "$tmp/out.csv"
+done
+getrss=${get_rss:-?}
+get1rss=${get1_rss:-?}
+rm -f "$tmp/out.csv" "$tmp/data.zst"
 stdout=
 if [ $have_zstd = 1 ]; then
-	zstd -q -3 -T1 -f "$tmp/data.csv" -o "$tmp/data.zst"
-	timed "$rmout" zstd -q -d -f "$tmp/data.zst" -o "$tmp/out.csv"
-	zd=$(mbs "$size" "$secs")
-	rm -f "$tmp/out.csv" "$tmp/data.zst"
 	echo "get, all cores: $get MB/s (byte-identical), get/zstd -d = $(ratio "$get" "$zd")" \
 		"(goal >= 0.8; zstd -d: $zd MB/s); peak RSS $getrss MB"
 	echo "get, one thread: $get1 MB/s, get/zstd -d = $(ratio "$get1" "$zd"); peak RSS $get1rss MB"
