@@ -28,7 +28,7 @@ sshd_pid=
 agent_pid=
 link_dir=
 stop_servers() {
-	[ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null && wait "$sshd_pid" 2>/dev/null
+	[ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null
 	[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
 	[ -n "$link_dir" ] && rm -rf "$link_dir"
 	sshd_pid= agent_pid= link_dir=
@@ -73,6 +73,7 @@ start_sshd() {
 		do
 			if ssh-keyscan -p "$p" 127.0.0.1 2>/dev/null | grep ssh-ed25519 >/dev/null; then
 				port=$p
+				echo "$sshd_pid" >"$S/pid"
 				return 0
 			fi
 			sleep 0.1
@@ -111,7 +112,7 @@ if [ -f "$S/agent" ]; then
 	eval "$(cat "$S/agent")"
 	export SSH_AUTH_SOCK
 	agent_pid=$SSH_AGENT_PID
-	sshd_pid=$(pgrep -f "$S/config" | head -n 1)
+	sshd_pid=$(cat "$S/pid")
 	port=$(sed -n "s/^Port //p" "$S/config")
 fi
 # The trash directory's name has a space, which neither a URL nor the
