@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,15 +591,20 @@ migrate_dir(const char *dir, const char *to, int idx_last)
 	struct dirent *e;
 	struct dml_buf a = DML_BUF_INIT, b = DML_BUF_INIT;
 	const struct dml_error *err = NULL;
-	int pass;
+	int pass, made = 0;
 
-	if (mkdir(to, 0777) < 0 && errno != EEXIST)
+	if (mkdir(to, 0777) == 0)
+		made = 1;
+	else if (errno != EEXIST)
 		return dml_error_fmt(DML_ERR_IO, "cannot create %s: %s", to, strerror(errno));
 	/* Packs: every other file before the .idx that makes a pack visible. */
 	for (pass = 0; pass < (idx_last ? 2 : 1) && err == NULL; pass++) {
-		if ((d = opendir(dir)) == NULL)
-			return errno == ENOENT ? NULL :
-			    dml_error_fmt(DML_ERR_IO, "cannot read %s: %s", dir, strerror(errno));
+		if ((d = opendir(dir)) == NULL) {
+			if (errno != ENOENT)
+				err = dml_error_fmt(DML_ERR_IO, "cannot read %s: %s", dir,
+				    strerror(errno));
+			break;
+		}
 		while (err == NULL && (e = readdir(d)) != NULL) {
 			size_t n = strlen(e->d_name);
 			int is_idx = n > 4 && strcmp(e->d_name + n - 4, ".idx") == 0;
@@ -616,6 +622,12 @@ migrate_dir(const char *dir, const char *to, int idx_last)
 	}
 	if (err == NULL && dml_durable())
 		err = dml_fsync_dir(to);
+	/* A directory made here is named in its parent (objects/). */
+	if (err == NULL && made && dml_durable()) {
+		a.len = 0;
+		if ((err = dml_buf_addf(&a, "%s/..", to)) == NULL)
+			err = dml_fsync_dir((char *)a.data);
+	}
 	dml_buf_release(&a);
 	dml_buf_release(&b);
 	return err;
@@ -1282,6 +1294,16 @@ xfer_credentials(git_credential **out, const char *url, const char *user, unsign
 	struct xfer *x = payload;
 
 	(void)url;
+	/* A URL without a user name: ssh's default, the local user's name.
+	 * Not a try: the key comes next. */
+	if (allowed == GIT_CREDENTIAL_USERNAME) {
+		const struct passwd *pw = getpwuid(getuid());
+		const char *name = getenv("USER");
+
+		if (pw != NULL && pw->pw_name != NULL)
+			name = pw->pw_name;
+		return git_credential_username_new(out, name && *name ? name : "git");
+	}
 	/* One try: libgit2 asks again after a refusal. */
 	if (x->cred_tries++ > 0) {
 		if (!(allowed & GIT_CREDENTIAL_SSH_KEY))

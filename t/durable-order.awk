@@ -1,5 +1,7 @@
 # durable-order.awk: read the output of
-#     strace -f -e trace=openat,fsync,fdatasync,rename,link -o FILE dmlctl ...
+#     strace -f -e trace=openat,fsync,fdatasync,?rename,?renameat,renameat2,?link,linkat \
+#         -o FILE dmlctl ...
+# (test-lib.sh's trace_writes)
 # and fail (exit 1, saying what) when a pack, a loose object or the ledger
 # ref gets its final name before its bytes were flushed to disk, or when the
 # ledger ref moves before the directories that newly name packs or objects
@@ -40,7 +42,7 @@ function fail(msg) {
 	next
 }
 
-/ (rename|link)\(/ && / = 0$/ {
+/ (rename|renameat|renameat2|link|linkat)\(/ && / = 0$/ {
 	from = quoted($0, 1)
 	to = quoted($0, 2)
 	if (from in synced)

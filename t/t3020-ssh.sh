@@ -3,6 +3,9 @@ test_description='ssh:// remotes against a real OpenSSH server on 127.0.0.1: the
 . ./test-lib.sh
 . "$TEST_DIRECTORY/lib-sync.sh"
 
+# Never the caller's own agent: the tests below delete keys from theirs.
+unset SSH_AUTH_SOCK SSH_AGENT_PID
+
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 if ! [ -x "$SSHD" ] || ! command -v ssh-agent >/dev/null 2>&1 ||
 	! command -v ssh-add >/dev/null 2>&1; then
@@ -66,12 +69,14 @@ start_sshd() {
 		PermitRootLogin prohibit-password
 		AllowUsers $user
 		EOF
-		"$SSHD" -D -f "$S/config" -E "$S/log" 3>&- 4>&- </dev/null &
+		"$SSHD" -D -f "$S/config" -E "$S/log" >"$S/sshd.out" 2>&1 3>&- 4>&- </dev/null &
 		sshd_pid=$!
 		n=0
 		while [ $n -lt 50 ] && kill -0 "$sshd_pid" 2>/dev/null
 		do
-			if ssh-keyscan -p "$p" 127.0.0.1 2>/dev/null | grep ssh-ed25519 >/dev/null; then
+			# our sshd, by its host key, not another one on the port
+			if ssh-keyscan -p "$p" 127.0.0.1 2>/dev/null |
+				grep -F "$(cut -d" " -f2 "$S/host.pub")" >/dev/null; then
 				port=$p
 				echo "$sshd_pid" >"$S/pid"
 				return 0
@@ -107,19 +112,27 @@ test_expect_success 'setup: a hub with a ledger, an sshd and an agent holding th
 	ssh-add -q "$S/user"
 '
 
-# What setup started, for the tests that follow (each runs in a subshell).
+# What setup started, for the tests that follow (each runs in a subshell);
+# without all of it they cannot run.
+[ -f "$S/pid" ] && sshd_pid=$(cat "$S/pid")
 if [ -f "$S/agent" ]; then
 	eval "$(cat "$S/agent")"
 	export SSH_AUTH_SOCK
 	agent_pid=$SSH_AGENT_PID
-	sshd_pid=$(cat "$S/pid")
-	port=$(sed -n "s/^Port //p" "$S/config")
+fi
+port=
+[ -n "$sshd_pid" ] && port=$(sed -n "s/^Port //p" "$S/config")
+if [ -z "$port" ] || [ -z "${SSH_AUTH_SOCK:-}" ]; then
+	say "# the sshd or the agent did not start: nothing more to test"
+	test_done
 fi
 # The trash directory's name has a space, which neither a URL nor the
 # command ssh runs would keep: the hub is reached through a link.
 link_dir=$(mktemp -d "${TMPDIR:-/tmp}/dmlctl-t3020.XXXXXX")
 ln -s "$TRASH_DIRECTORY/hub.git" "$link_dir/hub.git"
-URL=ssh://$user@127.0.0.1:${port:-22}$link_dir/hub.git
+URL=ssh://$user@127.0.0.1:$port$link_dir/hub.git
+# the same without a user name: ssh's default, the local user
+NOUSER_URL=ssh://127.0.0.1:$port$link_dir/hub.git
 
 test_expect_success 'a host not in known_hosts is refused: no clone, no directory' '
 	rm -f "$HOME/.ssh/known_hosts" &&
@@ -140,7 +153,10 @@ test_expect_success 'the right host key: clone over ssh verifies the ledger' '
 	dmlctl clone "$URL" copy >out &&
 	test_grep "^cloned into .copy.: 2 entries, every check passed\$" out &&
 	test "$(head_of copy)" = "$(head_of hub.git)" &&
-	check_repo copy
+	check_repo copy &&
+	dmlctl clone "$NOUSER_URL" nouser >out &&
+	test_grep "^cloned into .nouser.: 2 entries, every check passed\$" out &&
+	check_repo nouser
 '
 
 test_expect_success 'push and pull over ssh' '
