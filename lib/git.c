@@ -1082,14 +1082,31 @@ dml_repo_ref_read(struct dml_repo *r, const char *name, struct dml_oid *out, int
 	return NULL;
 }
 
+/*
+ * Before a ref moves: libgit2 flushes a loose object and its objects/xx/
+ * directory, but not objects/ when it had to make xx/ (dml_durable).
+ */
+static const struct dml_error *
+flush_objects_dir(struct dml_repo *r)
+{
+	const char *objects;
+
+	if (!dml_durable() || (objects = dml_repo_objects_dir(r)) == NULL)
+		return NULL;
+	return dml_fsync_dir(objects);
+}
+
 const struct dml_error *
 dml_repo_ref_cas(struct dml_repo *r, const char *name, const struct dml_oid *new,
     const struct dml_oid *old, const char *logmsg)
 {
 	git_reference *ref = NULL;
 	git_oid gn, go;
+	const struct dml_error *err;
 	int rc;
 
+	if ((err = flush_objects_dir(r)))
+		return err;
 	to_git(&gn, new);
 	if (old) {
 		to_git(&go, old);
@@ -1709,8 +1726,11 @@ dml_repo_ref_set(struct dml_repo *r, const char *name, const struct dml_oid *to,
 {
 	git_reference *ref = NULL;
 	git_oid g;
+	const struct dml_error *err;
 	int rc;
 
+	if ((err = flush_objects_dir(r)))
+		return err;
 	to_git(&g, to);
 	rc = git_reference_create(&ref, r->git, name, &g, 1, logmsg);
 	git_reference_free(ref);

@@ -1,11 +1,12 @@
 # durable-order.awk: read the output of
-#     strace -f -e trace=openat,fsync,fdatasync,?rename,?renameat,renameat2,?link,linkat \
+#     strace -f -e trace=openat,fsync,fdatasync,?rename,?renameat,renameat2,?link,linkat,?mkdir,mkdirat \
 #         -o FILE dmlctl ...
 # (test-lib.sh's trace_writes)
 # and fail (exit 1, saying what) when a pack, a loose object or the ledger
 # ref gets its final name before its bytes were flushed to disk, or when the
-# ledger ref moves before the directories that newly name packs or objects
-# were flushed.  Also fails when the trace names no pack, object or ref.
+# ledger ref moves before the directories that newly name packs, objects
+# or new objects/xx/ directories were flushed.  Also fails when the trace
+# names no pack, object or ref.
 
 function quoted(s, n,    i, rest) {
 	rest = s
@@ -39,6 +40,13 @@ function fail(msg) {
 	sub(/^[^(]*\(/, "", fd)
 	sub(/\).*$/, "", fd)
 	synced[path[pid, fd]] = NR
+	next
+}
+
+/ mkdir(at)?\(/ && / = 0$/ {
+	d = quoted($0, 1)
+	if (d ~ /\/objects\/[0-9a-f][0-9a-f]$/)
+		waiting[dirname(d)] = NR	# objects/ now names a new directory
 	next
 }
 

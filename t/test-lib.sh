@@ -190,7 +190,7 @@ trace_writes() {
 	_tw=$1
 	shift
 	env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		strace -f -e trace=openat,fsync,fdatasync,?rename,?renameat,renameat2,?link,linkat \
+		strace -f -e trace=openat,fsync,fdatasync,?rename,?renameat,renameat2,?link,linkat,?mkdir,mkdirat \
 		-o "$_tw" "$@"
 }
 
