@@ -505,15 +505,16 @@ dml_repo_open_again(struct dml_repo **out, const struct dml_repo *r)
 }
 
 /*
- * Remove quarantines in gitdir that a killed process left: those untouched
- * for DML_QUARANTINE_EXPIRE seconds, the age at which git gc prunes its
- * own temporary objects.  None of them was kept, so nothing refers to
- * what they hold; a transfer still running that long is not expected.
+ * Remove what killed processes left in dir under names starting with
+ * prefix (directories with all they hold, files): those untouched for
+ * DML_QUARANTINE_EXPIRE seconds, the age at which git gc prunes its own
+ * temporary objects.  Nothing refers to what they hold, and a transfer
+ * still running that long is not expected.  Best effort.
  */
 static void
-sweep_quarantines(const char *gitdir)
+sweep_stale(const char *dir, const char *prefix)
 {
-	DIR *d = opendir(gitdir);
+	DIR *d = opendir(dir);
 	struct dirent *e;
 	struct stat st;
 	char path[4096];
@@ -522,12 +523,14 @@ sweep_quarantines(const char *gitdir)
 	if (d == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "dmlctl-incoming-", 16) != 0 ||
-		    (size_t)snprintf(path, sizeof(path), "%s%s", gitdir, e->d_name) >= sizeof(path))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path) ||
+		    lstat(path, &st) != 0 || now - st.st_mtime <= DML_QUARANTINE_EXPIRE)
 			continue;
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    now - st.st_mtime > DML_QUARANTINE_EXPIRE)
+		if (S_ISDIR(st.st_mode))
 			dml_remove_tree(path);
+		else if (S_ISREG(st.st_mode))
+			unlink(path);
 	}
 	closedir(d);
 }
@@ -545,7 +548,8 @@ dml_repo_quarantine_begin(struct dml_repo *r)
 		    "or inside a batch");
 	if (objects == NULL)
 		return dml_error_nomem();
-	sweep_quarantines(git_repository_path(r->git));
+	/* quarantines that killed processes left */
+	sweep_stale(git_repository_path(r->git), "dmlctl-incoming-");
 	/* Beside the store, not in it: git fsck never sees a half-checked object. */
 	if ((err = dml_buf_addf(&dir, "%sdmlctl-incoming-XXXXXX", git_repository_path(r->git))))
 		return err;
@@ -591,11 +595,9 @@ migrate_dir(const char *dir, const char *to, int idx_last)
 	struct dirent *e;
 	struct dml_buf a = DML_BUF_INIT, b = DML_BUF_INIT;
 	const struct dml_error *err = NULL;
-	int pass, made = 0;
+	int pass;
 
-	if (mkdir(to, 0777) == 0)
-		made = 1;
-	else if (errno != EEXIST)
+	if (mkdir(to, 0777) < 0 && errno != EEXIST)
 		return dml_error_fmt(DML_ERR_IO, "cannot create %s: %s", to, strerror(errno));
 	/* Packs: every other file before the .idx that makes a pack visible. */
 	for (pass = 0; pass < (idx_last ? 2 : 1) && err == NULL; pass++) {
@@ -620,14 +622,10 @@ migrate_dir(const char *dir, const char *to, int idx_last)
 		}
 		closedir(d);
 	}
+	/* objects/, which names to when to is new, is flushed before a ref
+	 * moves (flush_objects_dir). */
 	if (err == NULL && dml_durable())
 		err = dml_fsync_dir(to);
-	/* A directory made here is named in its parent (objects/). */
-	if (err == NULL && made && dml_durable()) {
-		a.len = 0;
-		if ((err = dml_buf_addf(&a, "%s/..", to)) == NULL)
-			err = dml_fsync_dir((char *)a.data);
-	}
 	dml_buf_release(&a);
 	dml_buf_release(&b);
 	return err;
@@ -956,7 +954,6 @@ ident(char *out, size_t n, const char *p, size_t len)
  * line; a line starting with a space continues the previous header.  The
  * signed data is the commit without its gpgsig header, as git verifies it.
  */
-
 static const struct dml_error *
 parse_commit(const char *hex, const char *raw, size_t n, struct dml_commit_info *ci, int full)
 {
@@ -1083,8 +1080,9 @@ dml_repo_ref_read(struct dml_repo *r, const char *name, struct dml_oid *out, int
 }
 
 /*
- * Before a ref moves: libgit2 flushes a loose object and its objects/xx/
- * directory, but not objects/ when it had to make xx/ (dml_durable).
+ * Before a ref moves: objects/, which names the objects/xx/ directories
+ * that libgit2 or a quarantine's move made (libgit2 flushes a loose object
+ * and its xx/, not objects/; dml_durable).
  */
 static const struct dml_error *
 flush_objects_dir(struct dml_repo *r)
@@ -1640,41 +1638,25 @@ done:
 }
 
 /*
- * Before pushing to a repository on this machine: remove the temporary
- * files (pack_git2_*) that libgit2's indexer leaves in its objects/pack when
- * a push there is killed, once untouched for DML_QUARANTINE_EXPIRE seconds
- * as sweep_quarantines() does.  git gc never removes them (it knows only
- * its own tmp_* names).  Best effort: a failure here is no reason to stop.
+ * Before pushing to a repository on this machine: sweep the temporary
+ * files (pack_git2_*) that libgit2's indexer leaves in its objects/pack
+ * when a push there is killed; git gc never removes them (it knows only
+ * its own tmp_* names).
  */
 static void
 sweep_push_temps(const char *path)
 {
 	git_repository *hub = NULL;
 	git_buf objects = GIT_BUF_INIT;
-	char dir[4096], file[4096];
-	struct dirent *e;
-	struct stat st;
-	time_t now = time(NULL);
-	DIR *d;
+	char dir[4096];
 
-	if (git_repository_open_ext(&hub, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
-	    git_repository_item_path(&objects, hub, GIT_REPOSITORY_ITEM_OBJECTS) < 0 ||
-	    (size_t)snprintf(dir, sizeof(dir), "%spack", objects.ptr) >= sizeof(dir) ||
-	    (d = opendir(dir)) == NULL) {
-		git_buf_dispose(&objects);
-		git_repository_free(hub);
-		git_error_clear();	/* not the push's error */
-		return;
-	}
-	while ((e = readdir(d)) != NULL)
-		if (strncmp(e->d_name, "pack_git2_", 10) == 0 &&
-		    (size_t)snprintf(file, sizeof(file), "%s/%s", dir, e->d_name) < sizeof(file) &&
-		    lstat(file, &st) == 0 && S_ISREG(st.st_mode) &&
-		    now - st.st_mtime > DML_QUARANTINE_EXPIRE)
-			unlink(file);
-	closedir(d);
+	if (git_repository_open_ext(&hub, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0 &&
+	    git_repository_item_path(&objects, hub, GIT_REPOSITORY_ITEM_OBJECTS) == 0 &&
+	    (size_t)snprintf(dir, sizeof(dir), "%spack", objects.ptr) < sizeof(dir))
+		sweep_stale(dir, "pack_git2_");
 	git_buf_dispose(&objects);
 	git_repository_free(hub);
+	git_error_clear();	/* not the push's error */
 }
 
 const struct dml_error *

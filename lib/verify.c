@@ -171,7 +171,6 @@ ident_names(const struct dml_commit_info *ci, const struct dml_pubkey *signer)
 }
 
 /* Everything about one entry that needs no other entry. */
-
 static void
 check_entry(struct dml_repo *r, struct dml_verify_entry *e, struct dml_stmt **sp,
     struct link *lk, int sigs)

@@ -668,14 +668,14 @@ if can_trace; then
 		trace_writes trace \
 			env DMLCTL_THREADS=1 dmlctl -C repo -q dataset publish -k alice \
 			--name durable "$PWD/durable.csv" &&
-		awk -f "$TEST_DIRECTORY/durable-order.awk" trace &&
+		durable_order trace &&
 		grep "objects/pack/pack-[0-9a-f]*\.pack\"" trace &&
 		# the checker catches the same publish without the flushes
 		trace_writes trace \
 			env DMLCTL_THREADS=1 DMLCTL_FSYNC=0 dmlctl -C repo -q dataset \
 			publish -k alice --name careless "$PWD/careless.csv" &&
 		! grep "fsync" trace &&
-		test_must_fail awk -f "$TEST_DIRECTORY/durable-order.awk" trace 2>err &&
+		test_must_fail durable_order trace 2>err &&
 		test_grep "objects/pack/pack-[0-9a-f]*\.pack was named before its bytes were flushed" err &&
 		test_grep "refs/dml/ledger was moved before its new value was flushed" err
 	'

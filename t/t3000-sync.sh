@@ -566,15 +566,15 @@ if can_trace; then
 	test_expect_success 'clone, push and pull flush packs and refs before a ref names them' '
 		trace_writes trace \
 			dmlctl -q clone "$TRASH_DIRECTORY/hub.git" durable &&
-		awk -f "$TEST_DIRECTORY/durable-order.awk" trace &&
+		durable_order trace &&
 		dmlctl -q -C bob ledger note -k bob -m "flushed" &&
 		trace_writes trace \
 			dmlctl -q -C bob push &&
-		awk -f "$TEST_DIRECTORY/durable-order.awk" trace &&
+		durable_order trace &&
 		grep "hub.git/refs/dml/ledger\"" trace &&
 		trace_writes trace \
 			dmlctl -q -C durable pull &&
-		awk -f "$TEST_DIRECTORY/durable-order.awk" trace &&
+		durable_order trace &&
 		test "$(head_of durable)" = "$(head_of bob)" &&
 		dmlctl -q -C alice pull &&
 		for r in durable alice bob hub.git

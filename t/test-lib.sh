@@ -182,16 +182,22 @@ test_key() {
 }
 
 # trace_writes FILE COMMAND...: COMMAND under strace -f, recording in FILE
-# the system calls that create, flush and name files (durable-order.awk
-# reads it); rename and link are not system calls on every architecture
-# (arm64 has only the *at forms), hence the '?'.  LeakSanitizer stops the world with ptrace, which strace holds,
-# so it is off for the traced command.  can_trace: may strace work here?
+# the system calls that create, flush and name files; rename and link are
+# not system calls on every architecture (arm64 has only the *at forms),
+# hence the '?'.  LeakSanitizer stops the world with ptrace, which strace
+# holds, so it is off for the traced command.  durable_order FILE: did
+# everything reach the disk before a ref named it (t/durable-order.awk)?
+# can_trace: may strace work here?
 trace_writes() {
 	_tw=$1
 	shift
 	env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 		strace -f -e trace=openat,fsync,fdatasync,?rename,?renameat,renameat2,?link,linkat,?mkdir,mkdirat \
 		-o "$_tw" "$@"
+}
+
+durable_order() {
+	awk -f "$TEST_DIRECTORY/durable-order.awk" "$1"
 }
 
 can_trace() {

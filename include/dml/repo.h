@@ -192,10 +192,10 @@ int dml_remove_tree(const char *dir);
 /*
  * Durability (more than git's default, which flushes packs only): what a
  * command writes to the repository (packs, objects, refs) reaches the
- * disk, and the directories that name it, before a ref names it, so that a crash or a power cut never
- * leaves a ref naming something lost.  On unless the environment sets
- * DMLCTL_FSYNC=0, for repositories that can be made again.  dml_fsync_dir
- * flushes a directory's entries.
+ * disk, and the directories that name it, before a ref names it, so that a
+ * crash or a power cut never leaves a ref naming something lost.  On
+ * unless the environment sets DMLCTL_FSYNC=0, for repositories that can be
+ * made again.  dml_fsync_dir flushes a directory's entries.
  */
 int dml_durable(void);
 const struct dml_error *dml_fsync_dir(const char *dir);

@@ -50,9 +50,11 @@ timed() {
 		"$@" >"${stdout:-/dev/null}"
 	fi
 	t1=$(now)
+	rate=$(mbs "$size" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
 	eval "old=\${$var:-0} oldrss=\${${var}_rss:-?}"
-	eval "$var=$(awk -v a="$t0" -v b="$t1" -v s="$size" -v o="$old" \
-		'BEGIN { m = s / (b - a) / 1e6; if (o > m) m = o; printf "%.0f", m }')"
+	if [ "$rate" -gt "$old" ]; then
+		eval "$var=$rate"
+	fi
 	if [ $have_time = 1 ]; then
 		eval "${var}_rss=$(awk -v r="$oldrss" '{ m = $1 / 1024; if (r != "?" && r > m) m = r;
 			printf "%.0f", m }' "$tmp/rss")"
