@@ -1093,15 +1093,16 @@ struct piece {
 };
 
 /*
- * One chunk, in file order.  Whoever processes it hashes it and, when no
- * chunk with the same bytes came before it (in this file or an earlier
- * entry), compresses and stores it: then it is fresh.
+ * One chunk, in file order.  The reading thread hashes it; when no chunk
+ * with the same bytes came before it (in this file or an earlier entry),
+ * it is fresh, and a worker compresses and stores it.
  */
 struct cjob {
 	const unsigned char *p;	/* in a block, until processed */
 	uint32_t n;
 	int fresh;
 	size_t seq;		/* its place in the file */
+	size_t turn;		/* when fresh: its place in the pack */
 	unsigned char id[32];
 	struct dml_pack_obj po;	/* when fresh: its object */
 	size_t csize;
@@ -1115,8 +1116,8 @@ struct cjob {
 #define JOBS_PER_PAGE 1024
 
 /*
- * The chunks cut from one block go to a worker together: one queue item,
- * one wake-up, per block rather than per chunk.
+ * The fresh chunks cut from one block go to a worker together: one queue
+ * item, one wake-up, per block rather than per chunk.
  */
 struct batch {
 	struct block *b;
@@ -1125,12 +1126,14 @@ struct batch {
 };
 
 /*
- * The publisher.  With one thread, this one does everything in order.
- * With more: this one reads, hashes the whole file and cuts chunks; one
- * thread parses the CSV and infers the schema; workers (one per core) hash
- * each chunk, look it up and compress it when new.  Each queue is bounded,
- * so memory is too.  New chunks go into one pack (dml/pack.h), in file
- * order whichever worker finished first, so the pack's bytes do not depend
+ * The publisher.  This thread reads, hashes the whole file, cuts chunks,
+ * hashes them and looks them up; one thread parses the CSV and infers the
+ * schema; workers (one per core unless asked otherwise) compress the fresh
+ * chunks.  That is the shape of zstd -T<n>, whose n workers compress while
+ * other threads read and write: with one worker, reading and parsing run
+ * beside the compression instead of taking turns with it.  Each queue is
+ * bounded, so memory is too.  New chunks go into one pack (dml/pack.h), in
+ * file order whichever worker finished first, so the pack's bytes do not depend
  * on the threads; so is the manifest, assembled from the jobs at the end.
  * One pack rather than a loose object per chunk: a file system creates
  * thousands of small files more slowly than zstd compresses them.
@@ -1140,26 +1143,23 @@ struct publisher {
 	const struct dml_publish_opts *o;
 	struct dml_packw *pack;
 	pthread_mutex_t packmu;		/* workers append in turn */
-	size_t pack_next;		/* the job whose entry goes in next */
-	struct cjob *done;		/* jobs done before their turn, by seq */
+	size_t pack_next;		/* the turn whose entry goes in next */
+	struct cjob *done;		/* jobs done before their turn, by turn */
 	struct dml_csv *csv;
 	struct dml_schema_builder *sb;
 	struct dml_cdc_params cdc;
-	struct chunk_index index;
-	pthread_mutex_t indexmu;	/* workers share the index */
+	struct chunk_index index;	/* this thread's alone */
 	struct dml_manifest m;
 	struct dml_sha256_ctx file;
 	struct cjob **pages;
-	size_t njobs, npages;
+	size_t njobs, npages, nfresh;
 	size_t block_size;
 	pthread_mutex_t blockmu;
 	struct block *free_blocks;
 	struct queue csvq, zq;
 	pthread_t csv_thread, *workers;
-	unsigned nworkers;		/* 0: no threads but this one */
+	unsigned nworkers;		/* started so far */
 	int csv_started;
-	struct dml_zstd *z;		/* this thread's, when it compresses */
-	struct dml_buf packed, entry;
 	atomic_int failed;		/* a thread failed: stop early */
 	pthread_mutex_t errmu;
 	struct dml_error err;		/* the first failure of a thread */
@@ -1244,23 +1244,12 @@ csv_main(void *arg)
 	return NULL;
 }
 
-/* Hash a chunk; compress it and make its pack entry if it is new. */
+/* Compress a fresh chunk and make its pack entry. */
 static const struct dml_error *
-chunk_work(struct publisher *p, struct dml_zstd *z, struct dml_buf *packed,
-    struct dml_buf *entry, struct cjob *j)
+chunk_work(struct dml_zstd *z, struct dml_buf *packed, struct dml_buf *entry, struct cjob *j)
 {
-	const struct dml_error *err = NULL;
+	const struct dml_error *err;
 
-	dml_sha256(j->id, j->p, j->n);
-	if (p->nworkers)
-		pthread_mutex_lock(&p->indexmu);
-	/* Stored before, by this or an earlier entry? */
-	if ((j->fresh = !index_slot(&p->index, j->id)->used))
-		err = index_put(&p->index, j->id, NULL, j->seq);
-	if (p->nworkers)
-		pthread_mutex_unlock(&p->indexmu);
-	if (err || !j->fresh)
-		return err;
 	if ((err = dml_zstd_compress(z, packed, j->p, j->n, DML_ZSTD_LEVEL)))
 		return err;
 	j->csize = packed->len;
@@ -1269,9 +1258,9 @@ chunk_work(struct publisher *p, struct dml_zstd *z, struct dml_buf *packed,
 }
 
 /*
- * Job j is done, its entry (when fresh) in `entry`: into the pack if its
- * turn has come, with whatever finished before its turn and now follows
- * it; else it waits in p->done, holding its entry.
+ * Fresh job j is done, its entry in `entry`: into the pack if its turn has
+ * come, with whatever finished before its turn and now follows it; else it
+ * waits in p->done, holding its entry.
  */
 static const struct dml_error *
 pack_in_turn(struct publisher *p, struct cjob *j, struct dml_buf *entry)
@@ -1280,26 +1269,23 @@ pack_in_turn(struct publisher *p, struct cjob *j, struct dml_buf *entry)
 	struct cjob **at;
 
 	pthread_mutex_lock(&p->packmu);
-	if (j->seq != p->pack_next) {
-		if (j->fresh && (j->entry = (unsigned char *)dml_buf_detach(entry,
-		    &j->entry_len)) == NULL) {
+	if (j->turn != p->pack_next) {
+		if ((j->entry = (unsigned char *)dml_buf_detach(entry, &j->entry_len)) == NULL) {
 			err = dml_error_nomem();
 			goto done;
 		}
-		for (at = &p->done; *at && (*at)->seq < j->seq; at = &(*at)->next_done)
+		for (at = &p->done; *at && (*at)->turn < j->turn; at = &(*at)->next_done)
 			;
 		j->next_done = *at;
 		*at = j;
 		goto done;
 	}
-	if (j->fresh)
-		err = dml_packw_add(p->pack, &j->po, entry->data, entry->len);
+	err = dml_packw_add(p->pack, &j->po, entry->data, entry->len);
 	p->pack_next++;
-	while (err == NULL && p->done && p->done->seq == p->pack_next) {
+	while (err == NULL && p->done && p->done->turn == p->pack_next) {
 		struct cjob *q = p->done;
 		p->done = q->next_done;
-		if (q->fresh)
-			err = dml_packw_add(p->pack, &q->po, q->entry, q->entry_len);
+		err = dml_packw_add(p->pack, &q->po, q->entry, q->entry_len);
 		free(q->entry);
 		q->entry = NULL;
 		p->pack_next++;
@@ -1325,7 +1311,7 @@ worker_main(void *arg)
 		for (i = 0; i < t->n; i++) {
 			struct cjob *j = t->jobs[i];
 			if (err == NULL && !atomic_load(&p->failed) &&
-			    ((err = chunk_work(p, z, &packed, &entry, j)) ||
+			    ((err = chunk_work(z, &packed, &entry, j)) ||
 			    (err = pack_in_turn(p, j, &entry))))
 				set_error(p, err);
 			j->p = NULL;
@@ -1345,8 +1331,6 @@ pub_csv(struct publisher *p, struct block *b, const unsigned char *data, size_t 
 {
 	struct piece *c;
 
-	if (p->nworkers == 0)
-		return dml_csv_feed(p->csv, data, n, pub_record, p);
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return dml_error_nomem();
 	c->b = b;
@@ -1357,10 +1341,15 @@ pub_csv(struct publisher *p, struct block *b, const unsigned char *data, size_t 
 	return NULL;
 }
 
-/* A chunk cut: done here, or kept for pub_batch(). */
+/*
+ * A chunk cut: hashed and looked up here, in file order, so that the first
+ * of equal chunks is the one stored whatever the threads do; when fresh, a
+ * job for pub_batch() to hand to a worker.
+ */
 static const struct dml_error *
 pub_chunk(struct publisher *p, const unsigned char *data, size_t n)
 {
+	const struct dml_error *err;
 	struct cjob *j;
 
 	if (p->njobs == p->npages * JOBS_PER_PAGE) {
@@ -1374,33 +1363,37 @@ pub_chunk(struct publisher *p, const unsigned char *data, size_t n)
 	}
 	j = job_at(p, p->njobs);
 	j->seq = p->njobs++;
-	j->p = data;
 	j->n = (uint32_t)n;
-	if (p->nworkers == 0) {
-		const struct dml_error *err = chunk_work(p, p->z, &p->packed, &p->entry, j);
-		j->p = NULL;
-		if (err == NULL && j->fresh)
-			err = dml_packw_add(p->pack, &j->po, p->entry.data, p->entry.len);
+	dml_sha256(j->id, data, n);
+	/* Stored before, by this or an earlier entry? */
+	if (index_slot(&p->index, j->id)->used)
+		return NULL;
+	if ((err = index_put(&p->index, j->id, NULL, j->seq)))
 		return err;
-	}
+	j->fresh = 1;
+	j->turn = p->nfresh++;
+	j->p = data;
 	return NULL;
 }
 
-/* The jobs from `first` on, all cut from b: to a worker. */
+/* The fresh jobs from `first` on, all cut from b: to a worker. */
 static const struct dml_error *
 pub_batch(struct publisher *p, struct block *b, size_t first)
 {
 	struct batch *t;
-	size_t i;
+	size_t i, n = 0;
 
-	if (p->nworkers == 0 || first == p->njobs)
+	for (i = first; i < p->njobs; i++)
+		n += job_at(p, i)->fresh;
+	if (n == 0)
 		return NULL;
-	if ((t = malloc(sizeof(*t) + (p->njobs - first) * sizeof(t->jobs[0]))) == NULL)
+	if ((t = malloc(sizeof(*t) + n * sizeof(t->jobs[0]))) == NULL)
 		return dml_error_nomem();
 	t->b = b;
-	t->n = p->njobs - first;
-	for (i = 0; i < t->n; i++)
-		t->jobs[i] = job_at(p, first + i);
+	t->n = 0;
+	for (i = first; i < p->njobs; i++)
+		if (job_at(p, i)->fresh)
+			t->jobs[t->n++] = job_at(p, i);
 	atomic_fetch_add(&b->refs, 1);
 	queue_push(&p->zq, t);
 	return NULL;
@@ -1496,7 +1489,6 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	p.l = l;
 	p.o = o;
 	pthread_mutex_init(&p.errmu, NULL);
-	pthread_mutex_init(&p.indexmu, NULL);
 	pthread_mutex_init(&p.blockmu, NULL);
 	pthread_mutex_init(&p.packmu, NULL);
 	atomic_init(&p.failed, 0);
@@ -1536,32 +1528,24 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	if ((err = thread_count(o->threads, &nthreads)))
 		goto done;
 	/* Compression is most of the work: one worker per thread asked for. */
-	p.nworkers = nthreads > 1 ? nthreads : 0;
-	if (p.nworkers == 0 && (err = dml_zstd_new(&p.z)))
-		goto done;
-	if (p.nworkers && (queue_init(&p.csvq, 4) || queue_init(&p.zq, 4 * p.nworkers) ||
-	    (p.workers = calloc(p.nworkers, sizeof(*p.workers))) == NULL)) {
+	if (queue_init(&p.csvq, 4) || queue_init(&p.zq, 4 * (size_t)nthreads) ||
+	    (p.workers = calloc(nthreads, sizeof(*p.workers))) == NULL) {
 		err = dml_error_nomem();
 		goto done;
 	}
-	if (p.nworkers) {
-		if (pthread_create(&p.csv_thread, NULL, csv_main, &p) != 0) {
-			err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
-			goto done;
-		}
-		p.csv_started = 1;
+	if (pthread_create(&p.csv_thread, NULL, csv_main, &p) != 0) {
+		err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
+		goto done;
 	}
-	for (i = 0; i < p.nworkers; i++)
-		if (pthread_create(&p.workers[i], NULL, worker_main, &p) != 0) {
-			p.nworkers = (unsigned)i;
-			if (i == 0) {
-				free(p.workers);
-				p.workers = NULL;
-				err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
-				goto done;
-			}
+	p.csv_started = 1;
+	/* Fewer workers than asked for still do all the work. */
+	for (; p.nworkers < nthreads; p.nworkers++)
+		if (pthread_create(&p.workers[p.nworkers], NULL, worker_main, &p) != 0)
 			break;
-		}
+	if (p.nworkers == 0) {
+		err = dml_error_fmt(DML_ERR_INTERNAL, "cannot start a thread");
+		goto done;
+	}
 	dml_sha256_init(&p.file);
 	if ((cur = block_get(&p)) == NULL) {
 		err = dml_error_nomem();
@@ -1622,9 +1606,7 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		err = dml_error_fmt(p.err.code, "%s", p.err.msg);
 		goto done;
 	}
-	if (p.nworkers == 0 && (err = dml_csv_finish(p.csv, pub_record, &p)))
-		goto done;
-	if (p.pack_next != p.njobs && p.nworkers) {
+	if (p.pack_next != p.nfresh) {
 		err = dml_error_fmt(DML_ERR_INTERNAL, "a chunk was not packed");
 		goto done;
 	}
@@ -1726,15 +1708,11 @@ done:
 	for (i = 0; i < p.npages; i++)
 		free(p.pages[i]);
 	free(p.pages);
-	dml_zstd_free(p.z);
-	dml_buf_release(&p.packed);
-	dml_buf_release(&p.entry);
 	dml_packw_free(p.pack);
 	pthread_mutex_destroy(&p.packmu);
 	queue_destroy(&p.csvq);
 	queue_destroy(&p.zq);
 	pthread_mutex_destroy(&p.errmu);
-	pthread_mutex_destroy(&p.indexmu);
 	pthread_mutex_destroy(&p.blockmu);
 	dml_stmt_builder_release(&b);
 	dml_schema_free(schema);

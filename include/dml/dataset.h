@@ -51,7 +51,7 @@ struct dml_publish_opts {
 	const char *description;	/* or NULL */
 	const char *what;	/* the input's name in messages */
 	uint64_t time;
-	unsigned threads;	/* 1: all on this thread; 0: DMLCTL_THREADS, or one per core */
+	unsigned threads;	/* workers that compress; 0: DMLCTL_THREADS, or one per core */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *arg;
 };

@@ -2,9 +2,13 @@
 # p0200-dataset.sh - dataset publish, republish and get, beside zstd and git.
 #
 # One run, one machine: every figure is printed next to a reference measured
-# in the same run on the same file.  publish and get run twice, with every
-# core and with one thread (DMLCTL_THREADS=1), and the peak RSS of each run
-# is taken from the run that is timed.
+# in the same run on the same file.  publish and get run with every core
+# and with DMLCTL_THREADS=1: for publish that is one compression worker
+# beside the threads that read and parse, the shape of zstd -T1, one
+# worker beside threads that read and write.  Both also run pinned to one
+# core (taskset), beside zstd pinned the same way, and the CPU time of each
+# is printed, so that what the extra threads cost is in view.  The peak
+# RSS of each run is taken from the run that is timed.
 #
 # DML_BENCH_BYTES sets the CSV size (default 1 GB).  DML_BENCH_RUNS (default
 # 1) times everything but git that many times and keeps the fastest, for
@@ -34,7 +38,8 @@ command -v zstd >/dev/null 2>&1 && have_zstd=1
 # timed VAR SETUP CMD...: run SETUP (a shell command, untimed: e.g. a fresh
 # repository), then CMD with its output to $stdout (default /dev/null);
 # keeps in VAR the best throughput in MB/s of the size $size over the calls
-# with that VAR, and in VAR_rss the largest peak RSS in MB.  Each run
+# with that VAR, in VAR_cpu the CPU seconds (user and system) of that
+# fastest call, and in VAR_rss the largest peak RSS in MB.  Each run
 # starts after a sync, so that no run is throttled writing back what the
 # one before it left dirty.
 timed() {
@@ -45,7 +50,7 @@ timed() {
 	sync
 	t0=$(now)
 	if [ $have_time = 1 ]; then
-		/usr/bin/time -f '%M' -o "$tmp/rss" "$@" >"${stdout:-/dev/null}"
+		/usr/bin/time -f '%M %U %S' -o "$tmp/rss" "$@" >"${stdout:-/dev/null}"
 	else
 		"$@" >"${stdout:-/dev/null}"
 	fi
@@ -54,6 +59,9 @@ timed() {
 	eval "old=\${$var:-0} oldrss=\${${var}_rss:-?}"
 	if [ "$rate" -gt "$old" ]; then
 		eval "$var=$rate"
+		if [ $have_time = 1 ]; then
+			eval "${var}_cpu=$(awk '{ printf "%.2f", $2 + $3 }' "$tmp/rss")"
+		fi
 	fi
 	if [ $have_time = 1 ]; then
 		eval "${var}_rss=$(awk -v r="$oldrss" '{ m = $1 / 1024; if (r != "?" && r > m) m = r;
@@ -76,18 +84,19 @@ fresh='rm -rf "$tmp/pub"; "$dmlctl" -q init -k bench "$tmp/pub" >/dev/null'
 rmzst='rm -f "$tmp/data.zst"'
 z1ok=0
 zstd -q --single-thread --no-asyncio -c </dev/null >/dev/null 2>&1 && z1ok=1
+# taskset pins a command and all its threads to one core.
+pin=
+command -v taskset >/dev/null 2>&1 && taskset -c 0 true 2>/dev/null && pin="taskset -c 0"
 round=0
 while [ $round -lt "$runs" ]; do
 	round=$((round + 1))
 	if [ $have_zstd = 1 ]; then
 		timed z "$rmzst" zstd -q -3 -T1 -f "$tmp/data.csv" -o "$tmp/data.zst"
 		timed zall "$rmzst" zstd -q -3 -T0 -f "$tmp/data.csv" -o "$tmp/data.zst"
-		# Context, not a goal: -T1 means one compression worker, beside
-		# which zstd reads and writes in threads of its own.  Its one-
-		# thread mode needs both flags (zstd 1.5.2 and later know
-		# --no-asyncio).
-		if [ $z1ok = 1 ]; then
-			timed z1 "$rmzst" zstd -q -3 --single-thread --no-asyncio \
+		# Context, not a goal: zstd on one core.  Its one-thread mode
+		# needs both flags (zstd 1.5.2 and later know --no-asyncio).
+		if [ $z1ok = 1 ] && [ -n "$pin" ]; then
+			timed zpin "$rmzst" $pin zstd -q -3 --single-thread --no-asyncio \
 				-f "$tmp/data.csv" -o "$tmp/data.zst"
 		fi
 	fi
@@ -96,6 +105,10 @@ while [ $round -lt "$runs" ]; do
 	[ $round = 1 ] && mv "$tmp/pub" "$tmp/repo"
 	timed pub1 "$fresh" env DMLCTL_THREADS=1 "$dmlctl" -q -C "$tmp/pub" dataset publish \
 		--name bench "$tmp/data.csv"
+	if [ -n "$pin" ]; then
+		timed pubpin "$fresh" $pin env DMLCTL_THREADS=1 "$dmlctl" -q -C "$tmp/pub" \
+			dataset publish --name bench "$tmp/data.csv"
+	fi
 	# Context: the same without flushing the pack and refs to disk before
 	# the ref moves, which neither zstd nor git add (loose objects) do.
 	timed pubnf "$fresh" env DMLCTL_FSYNC=0 "$dmlctl" -q -C "$tmp/pub" dataset publish \
@@ -105,25 +118,27 @@ rm -f "$tmp/data.zst"
 pubrss=${pub_rss:-?}
 pub1rss=${pub1_rss:-?}
 if [ $have_zstd = 1 ]; then
-	echo "zstd -3 -T1: $z MB/s; zstd -3 -T0 (all cores): $zall MB/s"
-	[ $z1ok = 1 ] && echo "  zstd -3 --single-thread --no-asyncio (one thread in all): $z1 MB/s"
+	echo "zstd -3 -T1: $z MB/s, ${z_cpu:-?} s CPU; zstd -3 -T0 (all cores): $zall MB/s"
+	[ -n "${zpin:-}" ] &&
+		echo "  zstd -3 --single-thread --no-asyncio on one core ($pin): $zpin MB/s"
 else
 	echo "zstd is not installed: comparisons with it skipped"
 fi
 if [ $have_zstd = 1 ]; then
 	echo "publish, all cores: $pub MB/s, publish/zstd -3 -T1 = $(ratio "$pub" "$z")" \
 		"(goal > 1); peak RSS $pubrss MB"
-	echo "publish, one thread: $pub1 MB/s, publish/zstd -3 -T1 = $(ratio "$pub1" "$z")" \
-		"(goal >= 0.8); peak RSS $pub1rss MB"
-	if [ $z1ok = 1 ]; then
-		echo "  publish, one thread/zstd -3 in one thread = $(ratio "$pub1" "$z1")" \
-			"(context, not the goal)"
+	echo "publish, one compression worker (DMLCTL_THREADS=1): $pub1 MB/s," \
+		"publish/zstd -3 -T1 = $(ratio "$pub1" "$z") (goal >= 0.8); ${pub1_cpu:-?} s CPU" \
+		"(zstd: ${z_cpu:-?} s); peak RSS $pub1rss MB"
+	if [ -n "${zpin:-}" ]; then
+		echo "  publish, DMLCTL_THREADS=1 on one core: $pubpin MB/s," \
+			"/zstd on one core = $(ratio "$pubpin" "$zpin") (context, not the goal)"
 	fi
 	echo "  publish, all cores, not flushed to disk (DMLCTL_FSYNC=0): $pubnf MB/s," \
 		"publish/zstd -3 -T1 = $(ratio "$pubnf" "$z") (context: zstd does not flush)"
 else
 	echo "publish, all cores: $pub MB/s; peak RSS $pubrss MB"
-	echo "publish, one thread: $pub1 MB/s; peak RSS $pub1rss MB"
+	echo "publish, one compression worker (DMLCTL_THREADS=1): $pub1 MB/s; peak RSS $pub1rss MB"
 	echo "  publish, all cores, not flushed to disk (DMLCTL_FSYNC=0): $pubnf MB/s"
 fi
 
