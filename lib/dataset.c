@@ -4,12 +4,13 @@
  * One pass over the input does everything: SHA-256 of the whole file, CSV
  * parsing and schema inference, FastCDC cutting, and for each chunk its
  * SHA-256, a lookup in the index of chunks already stored, and for a new one
- * zstd compression and a blob write.  Memory is a few read blocks, the
- * current CSV record, about 130 bytes per chunk for the manifest and the
+ * zstd compression and a pack entry.  Memory is a few read blocks, the
+ * current CSV record, about 170 bytes per chunk for the manifest and the
  * workers' results, and the chunk index.  Reading back is the reverse, with
- * a few chunks per thread in flight.  Both spread the per-chunk work over
- * DMLCTL_THREADS threads (default: one per core), and give the same results
- * with any number of them.
+ * a few chunks per thread in flight.  DMLCTL_THREADS (default: one per
+ * core) is the number of threads that compress chunks when publishing and
+ * that read and check them when reading back; the results are the same with
+ * any number of them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -1098,7 +1099,7 @@ struct piece {
  * it is fresh, and a worker compresses and stores it.
  */
 struct cjob {
-	const unsigned char *p;	/* in a block, until processed */
+	const unsigned char *p;	/* when fresh: its bytes, in a block */
 	uint32_t n;
 	int fresh;
 	size_t seq;		/* its place in the file */
@@ -1314,7 +1315,6 @@ worker_main(void *arg)
 			    ((err = chunk_work(z, &packed, &entry, j)) ||
 			    (err = pack_in_turn(p, j, &entry))))
 				set_error(p, err);
-			j->p = NULL;
 		}
 		block_put(p, t->b);
 		free(t);
@@ -1692,6 +1692,8 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	res->rows = schema->rows;
 	res->columns = schema->ncols;
 done:
+	if (err)
+		atomic_store(&p.failed, 1);	/* the threads stop early too */
 	pub_join(&p);
 	block_put(&p, cur);
 	while (p.free_blocks) {
