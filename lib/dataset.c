@@ -1113,6 +1113,13 @@ struct cjob {
 	struct cjob *next_done;
 };
 
+/*
+ * A batch starts at most this many turns per worker ahead of the pack:
+ * about 8 MiB of chunks, twice what a full queue holds (4 batches per
+ * worker of about 16 chunks each), so the bound seldom makes anyone wait.
+ */
+#define WINDOW_PER_WORKER 128
+
 /* Jobs live until the end, in pages that never move. */
 #define JOBS_PER_PAGE 1024
 
@@ -1144,8 +1151,10 @@ struct publisher {
 	const struct dml_publish_opts *o;
 	struct dml_packw *pack;
 	pthread_mutex_t packmu;		/* workers append in turn */
-	size_t pack_next;		/* the turn whose entry goes in next */
+	pthread_cond_t packed;		/* pack_next moved, or a thread failed */
+	atomic_size_t pack_next;	/* the turn whose entry goes in next; moved under packmu */
 	struct cjob *done;		/* jobs done before their turn, by turn */
+	size_t window;			/* how far ahead of pack_next a batch may start */
 	struct dml_csv *csv;
 	struct dml_schema_builder *sb;
 	struct dml_cdc_params cdc;
@@ -1208,6 +1217,9 @@ set_error(struct publisher *p, const struct dml_error *err)
 		dml_error_keep(&p->err, err);
 	pthread_mutex_unlock(&p->errmu);
 	atomic_store(&p->failed, 1);
+	pthread_mutex_lock(&p->packmu);
+	pthread_cond_broadcast(&p->packed);	/* the reader may wait there */
+	pthread_mutex_unlock(&p->packmu);
 }
 
 static const struct dml_error *
@@ -1270,7 +1282,7 @@ pack_in_turn(struct publisher *p, struct cjob *j, struct dml_buf *entry)
 	struct cjob **at;
 
 	pthread_mutex_lock(&p->packmu);
-	if (j->turn != p->pack_next) {
+	if (j->turn != atomic_load(&p->pack_next)) {
 		if ((j->entry = (unsigned char *)dml_buf_detach(entry, &j->entry_len)) == NULL) {
 			err = dml_error_nomem();
 			goto done;
@@ -1282,15 +1294,16 @@ pack_in_turn(struct publisher *p, struct cjob *j, struct dml_buf *entry)
 		goto done;
 	}
 	err = dml_packw_add(p->pack, &j->po, entry->data, entry->len);
-	p->pack_next++;
-	while (err == NULL && p->done && p->done->turn == p->pack_next) {
+	atomic_fetch_add(&p->pack_next, 1);
+	while (err == NULL && p->done && p->done->turn == atomic_load(&p->pack_next)) {
 		struct cjob *q = p->done;
 		p->done = q->next_done;
 		err = dml_packw_add(p->pack, &q->po, q->entry, q->entry_len);
 		free(q->entry);
 		q->entry = NULL;
-		p->pack_next++;
+		atomic_fetch_add(&p->pack_next, 1);
 	}
+	pthread_cond_broadcast(&p->packed);
 done:
 	pthread_mutex_unlock(&p->packmu);
 	return err;
@@ -1376,7 +1389,12 @@ pub_chunk(struct publisher *p, const unsigned char *data, size_t n)
 	return NULL;
 }
 
-/* The fresh jobs from `first` on, all cut from b: to a worker. */
+/*
+ * The fresh jobs from `first` on, all cut from b: to a worker.  Jobs done
+ * before their turn wait in memory, so a batch waits here while it would
+ * start more than p->window turns after the next one due: however slow
+ * one worker is, the others get no further ahead than that.
+ */
 static const struct dml_error *
 pub_batch(struct publisher *p, struct block *b, size_t first)
 {
@@ -1394,6 +1412,14 @@ pub_batch(struct publisher *p, struct block *b, size_t first)
 	for (i = first; i < p->njobs; i++)
 		if (job_at(p, i)->fresh)
 			t->jobs[t->n++] = job_at(p, i);
+	/* Seldom true: the lock is taken only to wait. */
+	if (t->jobs[0]->turn - atomic_load(&p->pack_next) > p->window) {
+		pthread_mutex_lock(&p->packmu);
+		while (t->jobs[0]->turn - atomic_load(&p->pack_next) > p->window &&
+		    !atomic_load(&p->failed))
+			pthread_cond_wait(&p->packed, &p->packmu);
+		pthread_mutex_unlock(&p->packmu);
+	}
 	atomic_fetch_add(&b->refs, 1);
 	queue_push(&p->zq, t);
 	return NULL;
@@ -1491,7 +1517,9 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	pthread_mutex_init(&p.errmu, NULL);
 	pthread_mutex_init(&p.blockmu, NULL);
 	pthread_mutex_init(&p.packmu, NULL);
+	pthread_cond_init(&p.packed, NULL);
 	atomic_init(&p.failed, 0);
+	atomic_init(&p.pack_next, 0);
 	dml_manifest_init(&p.m);
 	dml_stmt_builder_init(&b, "dataset.publish");
 	if (fstat(fd, &st0) != 0) {
@@ -1528,6 +1556,7 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	if ((err = thread_count(o->threads, &nthreads)))
 		goto done;
 	/* Compression is most of the work: one worker per thread asked for. */
+	p.window = WINDOW_PER_WORKER * (size_t)nthreads;
 	if (queue_init(&p.csvq, 4) || queue_init(&p.zq, 4 * (size_t)nthreads) ||
 	    (p.workers = calloc(nthreads, sizeof(*p.workers))) == NULL) {
 		err = dml_error_nomem();
@@ -1606,7 +1635,7 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		err = dml_error_fmt(p.err.code, "%s", p.err.msg);
 		goto done;
 	}
-	if (p.pack_next != p.nfresh) {
+	if (atomic_load(&p.pack_next) != p.nfresh) {
 		err = dml_error_fmt(DML_ERR_INTERNAL, "a chunk was not packed");
 		goto done;
 	}
@@ -1711,6 +1740,7 @@ done:
 		free(p.pages[i]);
 	free(p.pages);
 	dml_packw_free(p.pack);
+	pthread_cond_destroy(&p.packed);
 	pthread_mutex_destroy(&p.packmu);
 	queue_destroy(&p.csvq);
 	queue_destroy(&p.zq);
