@@ -1140,9 +1140,10 @@ struct batch {
  * chunks.  That is the shape of zstd -T<n>, whose n workers compress while
  * other threads read and write: with one worker, reading and parsing run
  * beside the compression instead of taking turns with it.  Each queue is
- * bounded, so memory is too.  New chunks go into one pack (dml/pack.h), in
- * file order whichever worker finished first, so the pack's bytes do not depend
- * on the threads; so is the manifest, assembled from the jobs at the end.
+ * bounded, and so is how far workers run ahead of the pack, so memory is
+ * too.  New chunks go into one pack (dml/pack.h), in file order whichever
+ * worker finished first, so the pack's bytes do not depend on the threads;
+ * so is the manifest, assembled from the jobs at the end.
  * One pack rather than a loose object per chunk: a file system creates
  * thousands of small files more slowly than zstd compresses them.
  */
@@ -1152,7 +1153,7 @@ struct publisher {
 	struct dml_packw *pack;
 	pthread_mutex_t packmu;		/* workers append in turn */
 	pthread_cond_t packed;		/* pack_next moved, or a thread failed */
-	atomic_size_t pack_next;	/* the turn whose entry goes in next; moved under packmu */
+	atomic_size_t pack_next;	/* the turn due next in the pack (moved under packmu) */
 	struct cjob *done;		/* jobs done before their turn, by turn */
 	size_t window;			/* how far ahead of pack_next a batch may start */
 	struct dml_csv *csv;
