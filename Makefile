@@ -53,7 +53,7 @@ AR ?= ar
 INSTALL ?= install
 WERROR ?= 1
 TEST_TIMEOUT ?= 900
-LOG_LINES ?= 120
+LOG_LINES ?= 200
 
 VERSION := $(or $(shell test -e .git && git describe --always --dirty 2>/dev/null),0.1.0)
 
@@ -274,8 +274,13 @@ endif
 	done; \
 	for r in $$failed; do \
 		n=$${r#$(CHECK_DIR)/}; n=$${n%.res}; log=$${r%.res}.log; \
-		printf '\n--- %s: %s; last lines of %s:\n' "$$n" "$$(cat $$r)" "$$log"; \
-		tail -n $(LOG_LINES) "$$log"; \
+		if grep -q '^not ok' "$$log"; then \
+			printf '\n--- %s: %s; from the first failure in %s:\n' "$$n" "$$(cat $$r)" "$$log"; \
+			sed -n '/^not ok/,$$p' "$$log" | head -n $(LOG_LINES); \
+		else \
+			printf '\n--- %s: %s; last lines of %s:\n' "$$n" "$$(cat $$r)" "$$log"; \
+			tail -n $(LOG_LINES) "$$log"; \
+		fi; \
 	done; \
 	if [ $$fail -ne 0 ]; then printf '\nfailed:'; \
 		for r in $$failed; do n=$${r#$(CHECK_DIR)/}; printf ' %s' "$${n%.res}"; done; \

@@ -54,6 +54,7 @@ git config --global user.email 'author@example.com'
 
 test_count=0
 test_failures=0
+test_mark_=0
 test_verbose=${TEST_VERBOSE:-}
 
 say() { printf '%s\n' "$*"; }
@@ -63,14 +64,25 @@ test_ok_() {
 	say "ok $test_count - $1"
 }
 
+# A failure shows the test's script, and without TEST_VERBOSE the last
+# lines the test wrote to .log too, so that a failure seen once (in CI,
+# say) shows which command failed and what it said.
 test_failure_() {
 	test_count=$((test_count + 1))
 	test_failures=$((test_failures + 1))
 	say "not ok $test_count - $1"
 	printf '%s\n' "$2" | sed 's/^/#	/'
+	if [ -z "$test_verbose" ] && [ -f "$TRASH_DIRECTORY/.log" ]; then
+		say "#	its output (the last 40 lines):"
+		tail -n +$((test_mark_ + 1)) "$TRASH_DIRECTORY/.log" | tail -n 40 | sed 's/^/#	| /'
+	fi
 }
 
+# Run a test's script in the trash directory, in a subshell; test_mark_
+# keeps how many lines .log had before it.
 test_run_() {
+	test_mark_=0
+	[ -f "$TRASH_DIRECTORY/.log" ] && test_mark_=$(wc -l <"$TRASH_DIRECTORY/.log")
 	(
 		cd "$TRASH_DIRECTORY" || exit 1
 		eval "$1"
@@ -228,6 +240,7 @@ test_fsck_all_() {
 
 test_done() {
 	if [ -z "${TEST_NO_FSCK:-}" ]; then
+		[ -f "$TRASH_DIRECTORY/.log" ] && test_mark_=$(wc -l <"$TRASH_DIRECTORY/.log")
 		if test_fsck_all_; then
 			test_ok_ "every repository passes git fsck"
 		else
