@@ -1174,7 +1174,7 @@ struct publisher {
 	atomic_int failed;		/* a thread failed: stop early */
 	pthread_mutex_t errmu;
 	struct dml_error err;		/* the first failure of a thread */
-	uint64_t stored, newchunks;
+	uint64_t stored;		/* compressed bytes of the fresh chunks */
 };
 
 static struct cjob *
@@ -1400,19 +1400,21 @@ static const struct dml_error *
 pub_batch(struct publisher *p, struct block *b, size_t first)
 {
 	struct batch *t;
-	size_t i, n = 0;
+	size_t i;
 
-	for (i = first; i < p->njobs; i++)
-		n += job_at(p, i)->fresh;
-	if (n == 0)
+	if (first == p->njobs)
 		return NULL;
-	if ((t = malloc(sizeof(*t) + n * sizeof(t->jobs[0]))) == NULL)
+	if ((t = malloc(sizeof(*t) + (p->njobs - first) * sizeof(t->jobs[0]))) == NULL)
 		return dml_error_nomem();
 	t->b = b;
 	t->n = 0;
 	for (i = first; i < p->njobs; i++)
 		if (job_at(p, i)->fresh)
 			t->jobs[t->n++] = job_at(p, i);
+	if (t->n == 0) {
+		free(t);
+		return NULL;
+	}
 	/* Seldom true: the lock is taken only to wait. */
 	if (t->jobs[0]->turn - atomic_load(&p->pack_next) > p->window) {
 		pthread_mutex_lock(&p->packmu);
@@ -1644,10 +1646,8 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 		const struct cjob *j = job_at(&p, i);
 		if ((err = dml_manifest_add(&p.m, j->id, j->n)))
 			goto done;
-		if (j->fresh) {
+		if (j->fresh)
 			p.stored += j->csize;
-			p.newchunks++;
-		}
 	}
 	if (p.sb == NULL) {
 		err = dml_error_fmt(DML_ERR_PARSE, "'%s' is empty: expected a header and rows", o->what);
@@ -1718,7 +1718,7 @@ dml_dataset_publish(struct dml_ledger *l, const struct dml_key *k, int fd,
 	res->size = total;
 	res->stored = p.stored;
 	res->nchunks = p.m.nchunks;
-	res->newchunks = p.newchunks;
+	res->newchunks = p.nfresh;
 	res->rows = schema->rows;
 	res->columns = schema->ncols;
 done:

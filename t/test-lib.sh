@@ -78,11 +78,15 @@ test_failure_() {
 	fi
 }
 
-# Run a test's script in the trash directory, in a subshell; test_mark_
-# keeps how many lines .log had before it.
-test_run_() {
+# test_mark_: how many lines .log had before the test that runs next.
+test_mark_log_() {
 	test_mark_=0
 	[ -f "$TRASH_DIRECTORY/.log" ] && test_mark_=$(wc -l <"$TRASH_DIRECTORY/.log")
+}
+
+# Run a test's script in the trash directory, in a subshell.
+test_run_() {
+	test_mark_log_
 	(
 		cd "$TRASH_DIRECTORY" || exit 1
 		eval "$1"
@@ -240,7 +244,7 @@ test_fsck_all_() {
 
 test_done() {
 	if [ -z "${TEST_NO_FSCK:-}" ]; then
-		[ -f "$TRASH_DIRECTORY/.log" ] && test_mark_=$(wc -l <"$TRASH_DIRECTORY/.log")
+		test_mark_log_
 		if test_fsck_all_; then
 			test_ok_ "every repository passes git fsck"
 		else

@@ -58,15 +58,16 @@ timed() {
 	t1=$(now)
 	rate=$(mbs "$size" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
 	eval "old=\${$var:-0} oldrss=\${${var}_rss:-?}"
+	best=0
 	if [ "$rate" -gt "$old" ]; then
 		eval "$var=$rate"
-		if [ $have_time = 1 ]; then
-			eval "${var}_cpu=$(awk '{ printf "%.2f", $2 + $3 }' "$tmp/rss")"
-		fi
+		best=1
 	fi
 	if [ $have_time = 1 ]; then
-		eval "${var}_rss=$(awk -v r="$oldrss" '{ m = $1 / 1024; if (r != "?" && r > m) m = r;
-			printf "%.0f", m }' "$tmp/rss")"
+		eval "$(awk -v v="$var" -v r="$oldrss" -v best=$best '{ m = $1 / 1024
+			if (r != "?" && r > m) m = r
+			printf "%s_rss=%.0f\n", v, m
+			if (best) printf "%s_cpu=%.2f\n", v, $2 + $3 }' "$tmp/rss")"
 	fi
 }
 
@@ -116,8 +117,6 @@ while [ $round -lt "$runs" ]; do
 		--name bench "$tmp/data.csv"
 done
 rm -f "$tmp/data.zst"
-pubrss=${pub_rss:-?}
-pub1rss=${pub1_rss:-?}
 if [ $have_zstd = 1 ]; then
 	echo "zstd -3 -T1: $z MB/s, ${z_cpu:-?} s CPU; zstd -3 -T0 (all cores): $zall MB/s"
 	[ -n "${zpin:-}" ] &&
@@ -127,10 +126,10 @@ else
 fi
 if [ $have_zstd = 1 ]; then
 	echo "publish, all cores: $pub MB/s, publish/zstd -3 -T1 = $(ratio "$pub" "$z")" \
-		"(goal > 1); peak RSS $pubrss MB"
+		"(goal > 1); peak RSS ${pub_rss:-?} MB"
 	echo "publish, one compression worker (DMLCTL_THREADS=1: reader, parser and one" \
 		"worker): $pub1 MB/s, publish/zstd -3 -T1 = $(ratio "$pub1" "$z") (goal >= 0.8);" \
-		"peak RSS $pub1rss MB"
+		"peak RSS ${pub1_rss:-?} MB"
 	if [ $have_time = 1 ]; then
 		echo "  CPU time of that publish: ${pub1_cpu} s, zstd -3 -T1: ${z_cpu} s," \
 			"publish/zstd = $(ratio "$pub1_cpu" "$z_cpu") (context: CPU spent per byte)"
@@ -138,8 +137,8 @@ if [ $have_zstd = 1 ]; then
 	echo "  publish, all cores, not flushed to disk (DMLCTL_FSYNC=0): $pubnf MB/s," \
 		"publish/zstd -3 -T1 = $(ratio "$pubnf" "$z") (context: zstd does not flush)"
 else
-	echo "publish, all cores: $pub MB/s; peak RSS $pubrss MB"
-	echo "publish, one compression worker (DMLCTL_THREADS=1): $pub1 MB/s; peak RSS $pub1rss MB"
+	echo "publish, all cores: $pub MB/s; peak RSS ${pub_rss:-?} MB"
+	echo "publish, one compression worker (DMLCTL_THREADS=1): $pub1 MB/s; peak RSS ${pub1_rss:-?} MB"
 	echo "  publish, all cores, not flushed to disk (DMLCTL_FSYNC=0): $pubnf MB/s"
 fi
 if [ -n "${pubpin:-}" ]; then
@@ -193,17 +192,15 @@ while [ $round -lt "$runs" ]; do
 	timed get1 "$rmout" env DMLCTL_THREADS=1 "$dmlctl" -q -C "$tmp/repo" dataset get bench@1
 	cmp "$tmp/data.csv" "$tmp/out.csv"
 done
-getrss=${get_rss:-?}
-get1rss=${get1_rss:-?}
 rm -f "$tmp/out.csv" "$tmp/data.zst"
 stdout=
 if [ $have_zstd = 1 ]; then
 	echo "get, all cores: $get MB/s (byte-identical), get/zstd -d = $(ratio "$get" "$zd")" \
-		"(goal >= 0.8; zstd -d: $zd MB/s); peak RSS $getrss MB"
-	echo "get, one thread: $get1 MB/s, get/zstd -d = $(ratio "$get1" "$zd"); peak RSS $get1rss MB"
+		"(goal >= 0.8; zstd -d: $zd MB/s); peak RSS ${get_rss:-?} MB"
+	echo "get, one thread: $get1 MB/s, get/zstd -d = $(ratio "$get1" "$zd"); peak RSS ${get1_rss:-?} MB"
 else
-	echo "get, all cores: $get MB/s (byte-identical); peak RSS $getrss MB"
-	echo "get, one thread: $get1 MB/s; peak RSS $get1rss MB"
+	echo "get, all cores: $get MB/s (byte-identical); peak RSS ${get_rss:-?} MB"
+	echo "get, one thread: $get1 MB/s; peak RSS ${get1_rss:-?} MB"
 fi
 echo "peak RSS goal: < 200 MB at 5 GB (the chunk index and manifest grow with the file;" \
 	"DML_BENCH_BYTES=5000000000 measures it)"
